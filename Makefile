@@ -1,0 +1,27 @@
+# Two entry points: `make run` (set up, then run every pipeline on the bundled sample)
+# and `make test` (set up if needed, then run the test suite).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint viz clean-venv
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/kedro run
+
+test: $(STAMP)
+	$(BIN)/ruff check src tests scripts benchmarks
+	$(BIN)/pytest
+
+viz: $(STAMP)
+	$(BIN)/kedro viz build
+
+clean-venv:
+	rm -rf $(VENV)

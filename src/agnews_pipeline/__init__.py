@@ -1,0 +1,4 @@
+"""agnews-pipeline
+"""
+
+__version__ = "0.1"

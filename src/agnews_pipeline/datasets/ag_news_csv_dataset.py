@@ -1,0 +1,198 @@
+"""The AG News CSV release as a Kedro dataset, parsed strictly."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import logging
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from kedro.io.core import DatasetError, get_filepath_str
+
+from agnews_pipeline.classifier import CLASS_NAMES
+
+from ._atomic import AtomicFileDataset
+
+logger = logging.getLogger(__name__)
+
+_REMOTE_PROTOCOLS = {"http", "https"}
+
+
+class AGNewsCSVDataset(AtomicFileDataset):
+    """Reads (and writes) AG News CSV: no header, class index 1-4, title, description.
+
+    Loading returns a DataFrame with ``label`` (0-3), ``title``, ``description`` and
+    ``text`` (title + " " + description). The corpus's own escapes (``\\`` for a line
+    break, ``#36;`` for ``$``) are kept verbatim. Every row is checked; the first bad
+    one stops the load with the file, the line number and what was expected.
+
+    An ``http(s)`` file is downloaded once into ``cache_dir`` and read from there;
+    with ``md5`` set, the file (local, cached or downloaded) must match the checksum.
+
+    Example catalog entry::
+
+        ag_news_train_raw:
+          type: agnews_pipeline.datasets.AGNewsCSVDataset
+          filepath: ${globals:ag_news_source}/train.csv
+          md5: b1a00f826fdfbd249f79597b59e1dc12
+          cache_dir: data/full/01_raw/ag_news
+    """
+
+    def __init__(  # noqa: PLR0913
+        self,
+        *,
+        filepath: str,
+        md5: str | None = None,
+        cache_dir: str | None = None,
+        missing_hint: str | None = None,
+        credentials: dict[str, Any] | None = None,
+        fs_args: dict[str, Any] | None = None,
+        metadata: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(
+            filepath=filepath,
+            credentials=credentials,
+            fs_args=fs_args,
+            metadata=metadata,
+        )
+        self._source = filepath
+        self._md5 = md5.lower() if md5 else None
+        self._cache_dir = Path(cache_dir) if cache_dir else None
+        self._missing_hint = missing_hint
+
+    def _describe(self) -> dict[str, Any]:
+        return {"filepath": self._source, "md5": self._md5, "cache_dir": self._cache_dir}
+
+    def load(self) -> pd.DataFrame:
+        """Fetch (if remote), verify and parse the file."""
+        raw, where = self._read_bytes()
+        if self._md5 is not None:
+            self._verify_md5(raw, where)
+        return parse_ag_news_csv(raw, where)
+
+    def _read(self, path: str) -> pd.DataFrame:  # pragma: no cover - load() overrides
+        raise NotImplementedError
+
+    def _write(self, data: pd.DataFrame, path: str) -> None:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, quoting=csv.QUOTE_ALL, lineterminator="\n")
+        for label, title, description in zip(
+            data["label"], data["title"], data["description"], strict=True
+        ):
+            writer.writerow([int(label) + 1, title, description])
+        with self._fs.open(path, "wb") as file:
+            file.write(buffer.getvalue().encode("utf-8"))
+
+    def _read_bytes(self) -> tuple[bytes, str]:
+        path = get_filepath_str(self._filepath, self._protocol)
+        if self._protocol in _REMOTE_PROTOCOLS and self._cache_dir is not None:
+            return self._read_through_cache(path)
+        if not self._fs.exists(path):
+            self._raise_missing(self._source)
+        with self._fs.open(path, "rb") as file:
+            return file.read(), self._source
+
+    def _read_through_cache(self, url: str) -> tuple[bytes, str]:
+        cached = self._cache_dir / Path(url).name
+        if cached.exists():
+            raw = cached.read_bytes()
+            if self._md5 is None or _md5(raw) == self._md5:
+                return raw, str(cached)
+            logger.warning("Cached %s does not match its checksum; fetching again", cached)
+        if not self._fs.exists(url):
+            self._raise_missing(url)
+        logger.info("Downloading %s into %s", url, cached)
+        with self._fs.open(url, "rb") as file:
+            raw = file.read()
+        self._verify_md5(raw, url)
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        partial = cached.with_name(cached.name + ".partial")
+        partial.write_bytes(raw)
+        partial.replace(cached)
+        return raw, url
+
+    def _verify_md5(self, raw: bytes, where: str) -> None:
+        if self._md5 is not None and (found := _md5(raw)) != self._md5:
+            raise DatasetError(
+                f"{where}: MD5 checksum {found} does not match the expected {self._md5}; "
+                "the file is incomplete or not the official AG News release"
+            )
+
+    def _raise_missing(self, where: str) -> None:
+        message = f"AG News file '{Path(where).name}' not found: looked for it at '{where}'."
+        if self._missing_hint:
+            message += f" {self._missing_hint}"
+        raise DatasetError(message)
+
+    def _exists(self) -> bool:
+        path = get_filepath_str(self._filepath, self._protocol)
+        if self._protocol in _REMOTE_PROTOCOLS and self._cache_dir is not None:
+            if (self._cache_dir / Path(path).name).exists():
+                return True
+        return self._fs.exists(path)
+
+
+def _md5(raw: bytes) -> str:
+    return hashlib.md5(raw, usedforsecurity=False).hexdigest()
+
+
+def parse_ag_news_csv(raw: bytes, where: str) -> pd.DataFrame:
+    """Parse AG News CSV bytes, failing on the first bad row with its line number."""
+    try:
+        content = raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        raise DatasetError(
+            f"{where}, line {line}: byte 0x{raw[error.start]:02x} is not valid UTF-8; "
+            "expected UTF-8 text"
+        ) from None
+    labels: list[int] = []
+    titles: list[str] = []
+    descriptions: list[str] = []
+    reader = csv.reader(io.StringIO(content, newline=""), strict=True)
+    line = 1
+    try:
+        for fields in reader:
+            # reader.line_num counts physical lines; a row starts after the previous one.
+            _check_row(fields, where, line)
+            labels.append(int(fields[0]) - 1)
+            titles.append(fields[1])
+            descriptions.append(fields[2])
+            line = reader.line_num + 1
+    except csv.Error as error:
+        raise DatasetError(
+            f"{where}, line {line}: malformed CSV ({error}); expected three quoted "
+            'fields with inner quotes doubled ("")'
+        ) from None
+    if not labels:
+        raise DatasetError(f"{where}: no rows; expected AG News CSV rows")
+    frame = pd.DataFrame(
+        {
+            "label": pd.Series(labels, dtype="int8"),
+            "title": pd.Series(titles, dtype="string"),
+            "description": pd.Series(descriptions, dtype="string"),
+        }
+    )
+    frame["text"] = frame["title"] + " " + frame["description"]
+    return frame
+
+
+def _check_row(fields: list[str], where: str, line: int) -> None:
+    if len(fields) != 3:
+        raise DatasetError(
+            f"{where}, line {line}: found {len(fields)} fields; expected 3 "
+            "(class index, title, description)"
+        )
+    if fields[0].strip() not in {"1", "2", "3", "4"}:
+        raise DatasetError(
+            f"{where}, line {line}: class index {fields[0]!r} is outside 1-4 "
+            f"({', '.join(f'{i + 1} {name}' for i, name in enumerate(CLASS_NAMES))})"
+        )
+    if not (fields[1].strip() or fields[2].strip()):
+        raise DatasetError(
+            f"{where}, line {line}: title and description are both empty; "
+            "expected some text"
+        )

@@ -1,0 +1,38 @@
+"""Project pipelines."""
+
+from __future__ import annotations
+
+from kedro.pipeline import Pipeline
+
+from agnews_pipeline.pipelines import glove, glove_haiku, ingestion, text_features
+
+# Listed explicitly rather than through find_pipelines(): since Kedro 1.7, `kedro run
+# --pipeline=X` makes find_pipelines() import only package X, and a family could then
+# not pull in the shared stages it depends on.
+STAGES = {
+    "ingestion": ingestion,
+    "text_features": text_features,
+    "glove": glove,
+    "glove_haiku": glove_haiku,
+}
+
+
+def register_pipelines() -> dict[str, Pipeline]:
+    """Register every stage and family pipeline, each runnable alone from raw data.
+
+    ``kedro run --pipeline=<name>`` runs that pipeline's nodes plus exactly the upstream
+    nodes they need (for a family: ingestion, its text features and GloVe matrix,
+    nothing of other families). ``evaluation`` and ``explanation`` are templates that
+    live inside each family and are not registered on their own.
+
+    Returns:
+        A mapping from pipeline names to ``Pipeline`` objects.
+    """
+    found = {name: module.create_pipeline() for name, module in STAGES.items()}
+    everything = sum(found.values(), Pipeline([]))
+    pipelines = {
+        name: everything.to_nodes(*(node.name for node in pipeline.nodes))
+        for name, pipeline in found.items()
+    }
+    pipelines["__default__"] = everything
+    return pipelines

@@ -1,0 +1,343 @@
+"""Training of a ``glove_haiku`` network: Adam on the dense layers, GloVe frozen.
+
+The GloVe matrix is frozen through the optimizer: ``optax.selective_transform``
+routes the leaves that ``frozen_mask`` marks (``embed/embeddings``) to
+``set_to_zero``, so they get no update and Adam keeps no moments for them.
+``train_step`` is a plain function; the driver jits it once.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import haiku as hk
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from agnews_pipeline.jax_utils import frozen_mask, tree_to_numpy
+from agnews_pipeline.training import (
+    TrainingOptions,
+    ordered_batches,
+    progress,
+    run_training_loop,
+    shuffled_batches,
+)
+
+from .models import (
+    EMBEDDING_MODULE,
+    EMBEDDING_PARAM,
+    GloveHaikuClassifier,
+    GloveHaikuConfig,
+    build_network,
+)
+
+logger = logging.getLogger(__name__)
+
+# Parameter-path components whose leaves the optimizer never updates: the
+# ``hk.Embed`` module and its parameter (the latter also inside nested modules).
+FROZEN_NAMES: tuple[str, ...] = (EMBEDDING_MODULE, EMBEDDING_PARAM)
+
+# Rows per forward pass when scoring the validation split.
+EVAL_BATCH_SIZE = 2048
+
+# {"token_ids": int32 (B, T), "labels": int32 (B,), optional "weights": float32 (B,)}
+Batch = dict[str, Any]
+
+
+class TrainingState(NamedTuple):
+    """Everything one optimisation step reads and writes."""
+
+    params: hk.Params
+    opt_state: optax.OptState
+
+
+@functools.lru_cache(maxsize=16)
+def _jitted_init(
+    config: GloveHaikuConfig, max_tokens: int
+) -> Callable[[jax.Array, jax.Array], hk.Params]:
+    def init(key: jax.Array, matrix: jax.Array) -> hk.Params:
+        dummy = jnp.zeros((1, max_tokens), dtype=jnp.int32)
+        return build_network(config, matrix).init(key, dummy)
+
+    return jax.jit(init)
+
+
+def init_params(
+    config: GloveHaikuConfig, embedding_matrix: np.ndarray, seed: int, max_tokens: int
+) -> hk.Params:
+    """Initialise from ``jax.random.PRNGKey(seed)``, ``embed/embeddings`` = the matrix.
+
+    The init is jitted with the matrix as an argument (not a baked-in constant), so
+    it compiles once instead of dispatching dozens of small eager operations.
+    """
+    return _jitted_init(config, max_tokens)(jax.random.PRNGKey(seed), embedding_matrix)
+
+
+def make_optimizer(
+    params: hk.Params,
+    learning_rate: float,
+    frozen_names: tuple[str, ...] = FROZEN_NAMES,
+) -> optax.GradientTransformation:
+    """Adam for the trainable leaves; frozen leaves get no update and no state."""
+    return optax.selective_transform(
+        optax.adam(learning_rate), freeze_mask=frozen_mask(params, frozen_names)
+    )
+
+
+def init_state(
+    params: hk.Params, optimizer: optax.GradientTransformation
+) -> TrainingState:
+    """Pair the parameters with a fresh optimizer state."""
+    return TrainingState(params=params, opt_state=optimizer.init(params))
+
+
+def loss_fn(params: hk.Params, network: hk.Transformed, batch: Batch) -> jax.Array:
+    """Softmax cross-entropy averaged over the batch rows whose weight is 1.
+
+    ``batch["weights"]`` (optional) is 1 for real rows and 0 for the rows that pad
+    the last batch to the common shape; without it every row counts.
+    """
+    logits = network.apply(params, batch["token_ids"])
+    losses = optax.softmax_cross_entropy_with_integer_labels(logits, batch["labels"])
+    weights = batch.get("weights")
+    if weights is None:
+        return losses.mean()
+    return (losses * weights).sum() / weights.sum()
+
+
+def train_step(
+    state: TrainingState,
+    batch: Batch,
+    *,
+    network: hk.Transformed,
+    optimizer: optax.GradientTransformation,
+) -> tuple[TrainingState, jax.Array]:
+    """One Adam step on one batch; returns the new state and the batch loss.
+
+    Plain function: bind ``network`` and ``optimizer`` with ``functools.partial``
+    and ``jax.jit`` the result once (``make_train_step``).
+    """
+    loss, grads = jax.value_and_grad(loss_fn)(state.params, network, batch)
+    updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
+    params = optax.apply_updates(state.params, updates)
+    return TrainingState(params=params, opt_state=opt_state), loss
+
+
+def make_train_step(
+    network: hk.Transformed, optimizer: optax.GradientTransformation
+) -> Callable[[TrainingState, Batch], tuple[TrainingState, jax.Array]]:
+    """Bind the network and optimizer to ``train_step`` and jit it.
+
+    The incoming state is donated: XLA updates it in place instead of copying
+    the frozen ``(V, d)`` matrix on every step, so a caller that keeps an old
+    state must keep a copy (``copy_state``).
+    """
+    return jax.jit(
+        functools.partial(train_step, network=network, optimizer=optimizer),
+        donate_argnums=0,
+    )
+
+
+def copy_state(state: TrainingState) -> TrainingState:
+    """Copy every buffer of a state, so a later donated step cannot invalidate it."""
+    return jax.tree.map(jnp.copy, state)
+
+
+def make_count_correct(
+    network: hk.Transformed,
+) -> Callable[[hk.Params, Batch], jax.Array]:
+    """Jit ``(params, batch) -> number of weighted rows whose arg-max is the label``."""
+
+    def count_correct(params: hk.Params, batch: Batch) -> jax.Array:
+        predicted = network.apply(params, batch["token_ids"]).argmax(-1)
+        return ((predicted == batch["labels"]) * batch["weights"]).sum()
+
+    return jax.jit(count_correct)
+
+
+def padded_batch(
+    features: dict[str, np.ndarray], rows: np.ndarray | slice, size: int
+) -> Batch:
+    """Gather ``rows`` and pad them to ``size`` rows of weight 0.
+
+    Every batch then has the same shape, so the jitted step and the scoring
+    function each compile once; the padding rows repeat row 0 and weigh nothing.
+    """
+    rows = np.arange(len(features["labels"]))[rows] if isinstance(rows, slice) else rows
+    weights = np.zeros(size, dtype=np.float32)
+    weights[: len(rows)] = 1.0
+    if len(rows) < size:
+        rows = np.concatenate([rows, np.zeros(size - len(rows), dtype=rows.dtype)])
+    return {
+        "token_ids": features["token_ids"][rows],
+        "labels": features["labels"][rows],
+        "weights": weights,
+    }
+
+
+def accuracy(
+    count_correct: Callable[[hk.Params, Batch], jax.Array],
+    params: hk.Params,
+    features: dict[str, np.ndarray],
+    batch_size: int = EVAL_BATCH_SIZE,
+) -> float:
+    """Share of rows of ``features`` whose arg-max class equals the label."""
+    num_rows = len(features["labels"])
+    if num_rows == 0:
+        return float("nan")
+    size = min(batch_size, num_rows)
+    correct = [
+        count_correct(params, padded_batch(features, rows, size))
+        for rows in ordered_batches(num_rows, size)
+    ]
+    return float(np.sum(jax.device_get(correct))) / num_rows
+
+
+class CompiledFunctions(NamedTuple):
+    """The network, optimizer and jitted functions of one training setup."""
+
+    network: hk.Transformed
+    optimizer: optax.GradientTransformation
+    init_opt_state: Callable[[hk.Params], optax.OptState]
+    step: Callable[[TrainingState, Batch], tuple[TrainingState, jax.Array]]
+    count_correct: Callable[[hk.Params, Batch], jax.Array]
+
+
+@functools.lru_cache(maxsize=8)
+def compiled_functions(
+    config: GloveHaikuConfig,
+    vocab_size: int,
+    embed_dim: int,
+    max_tokens: int,
+    learning_rate: float,
+) -> CompiledFunctions:
+    """Build and jit once per setup, so a retraining in the same process (a second
+    seed, a test) reuses the compiled code; nothing here holds the GloVe matrix.
+    """
+    network = build_network(config, vocab_size=vocab_size, embed_dim=embed_dim)
+    abstract_params = jax.eval_shape(
+        _jitted_init(config, max_tokens),
+        jax.ShapeDtypeStruct((2,), jnp.uint32),
+        jax.ShapeDtypeStruct((vocab_size, embed_dim), jnp.float32),
+    )
+    optimizer = make_optimizer(abstract_params, learning_rate)
+    return CompiledFunctions(
+        network=network,
+        optimizer=optimizer,
+        init_opt_state=jax.jit(optimizer.init),
+        step=make_train_step(network, optimizer),
+        count_correct=make_count_correct(network),
+    )
+
+
+def _check_features(
+    features: dict[str, np.ndarray], vocab_size: int, num_classes: int, split: str
+) -> dict[str, np.ndarray]:
+    token_ids = np.ascontiguousarray(features["token_ids"], dtype=np.int32)
+    labels = np.ascontiguousarray(features["labels"], dtype=np.int32)
+    if token_ids.ndim != 2 or len(token_ids) != len(labels):
+        raise ValueError(
+            f"{split} features: token_ids must be (N, T) with one label per row, "
+            f"got {token_ids.shape} and {labels.shape}"
+        )
+    if token_ids.size and (token_ids.min() < 0 or token_ids.max() >= vocab_size):
+        raise ValueError(
+            f"{split} features: token ids span [{token_ids.min()}, {token_ids.max()}] "
+            f"but the embedding matrix has {vocab_size} rows; were the features and "
+            "the embedding matrix built from the same vocabulary?"
+        )
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(
+            f"{split} features: labels must lie in 0..{num_classes - 1}, "
+            f"got {labels.min()}..{labels.max()}"
+        )
+    return {"token_ids": token_ids, "labels": labels}
+
+
+def train_glove_classifier(
+    train_features: dict[str, np.ndarray],
+    validation_features: dict[str, np.ndarray],
+    embedding_matrix: np.ndarray,
+    config: GloveHaikuConfig,
+    options: TrainingOptions,
+    *,
+    name: str = "glove_haiku",
+) -> tuple[GloveHaikuClassifier, dict[str, Any]]:
+    """Train one approach under the shared training contract.
+
+    Args:
+        train_features: ``token_ids`` ``(N, T)``, ``lengths``, ``labels``.
+        validation_features: The same for the split scored after each epoch.
+        embedding_matrix: Frozen GloVe vectors ``(V, d)``, row 0 for padding.
+        config: Pooling and layer sizes.
+        options: Epochs, batch size, learning rate, seed, early stopping.
+        name: Names the model in log lines.
+
+    Returns:
+        The trained classifier (best or last epoch) and its history as a dict.
+    """
+    embedding_matrix = np.asarray(embedding_matrix, dtype=np.float32)
+    if embedding_matrix.ndim != 2:
+        raise ValueError(
+            f"embedding_matrix must be (V, d), got shape {embedding_matrix.shape}"
+        )
+    vocab_size, embed_dim = embedding_matrix.shape
+    train = _check_features(train_features, vocab_size, config.num_classes, "train")
+    validation = _check_features(
+        validation_features, vocab_size, config.num_classes, "validation"
+    )
+    num_rows, max_tokens = train["token_ids"].shape
+    if num_rows == 0 or len(validation["labels"]) == 0:
+        raise ValueError(
+            "train and validation features must both have rows: training needs "
+            "the first and early stopping / restore_best the second"
+        )
+
+    params = init_params(config, embedding_matrix, options.seed, max_tokens)
+    compiled = compiled_functions(
+        config, vocab_size, embed_dim, max_tokens, options.learning_rate
+    )
+    state = TrainingState(params=params, opt_state=compiled.init_opt_state(params))
+    step, count_correct = compiled.step, compiled.count_correct
+    rng = np.random.default_rng(options.seed)
+    batch_size = min(options.batch_size, num_rows)
+
+    leaves = jax.tree.leaves(params)
+    flags = jax.tree.leaves(frozen_mask(params, FROZEN_NAMES))
+    frozen = sum(leaf.size for leaf, flag in zip(leaves, flags, strict=True) if flag)
+    logger.info(
+        "%s: %s pooling, %d trainable and %d frozen parameters, %d training rows",
+        name,
+        config.pooling,
+        sum(leaf.size for leaf in leaves) - frozen,
+        frozen,
+        num_rows,
+    )
+
+    def train_epoch(state: TrainingState, epoch: int) -> tuple[TrainingState, float]:
+        losses, sizes = [], []
+        batches = shuffled_batches(num_rows, batch_size, rng)
+        for rows in progress(batches, options, epoch):
+            state, loss = step(state, padded_batch(train, rows, batch_size))
+            losses.append(loss)
+            sizes.append(len(rows))
+        mean_loss = np.dot(np.asarray(jax.device_get(losses)), sizes) / num_rows
+        return state, float(mean_loss)
+
+    result = run_training_loop(
+        state,
+        train_epoch,
+        lambda state: accuracy(count_correct, state.params, validation),
+        options,
+        snapshot=copy_state,
+        name=name,
+    )
+    classifier = GloveHaikuClassifier(
+        config=config, params=tree_to_numpy(result.state.params)
+    )
+    return classifier, result.history.to_dict()

@@ -1,0 +1,174 @@
+"""The training contract every backend implements: options, the epoch loop, history.
+
+Backends supply two callables, one that trains a single epoch and returns its mean loss,
+one that scores the validation split; this module owns everything around them (early
+stopping, keeping the best epoch, timing, logging), so every family behaves the same.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+from tqdm.auto import tqdm
+
+logger = logging.getLogger(__name__)
+
+State = TypeVar("State")
+
+
+class TrainingOptions(BaseModel):
+    """The `training` parameter block shared by every backend.
+
+    Attributes:
+        epochs: Maximum number of passes over the training split.
+        batch_size: Examples per optimiser step.
+        learning_rate: Optimiser step size.
+        seed: Seeds parameter initialisation and batch shuffling.
+        restore_best: Keep the epoch with the best validation accuracy.
+        patience: Stop after this many epochs without a better validation
+            accuracy; ``None`` trains every epoch (the tutorials' setting).
+        progress_bar: Show a progress bar over the batches of each epoch.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    epochs: int = Field(8, ge=1)
+    batch_size: int = Field(1024, ge=1)
+    learning_rate: float = Field(1e-3, gt=0)
+    seed: int = 0
+    restore_best: bool = True
+    patience: int | None = Field(None, ge=1)
+    progress_bar: bool = True
+
+
+@dataclass
+class TrainingHistory:
+    """Per-epoch record of one training run."""
+
+    train_loss: list[float] = field(default_factory=list)
+    validation_accuracy: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)
+    best_epoch: int = 0
+    stopped_early: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the history as plain JSON-ready values."""
+        return {
+            "epochs": len(self.train_loss),
+            "best_epoch": self.best_epoch,
+            "stopped_early": self.stopped_early,
+            "train_loss": self.train_loss,
+            "validation_accuracy": self.validation_accuracy,
+            "seconds": self.seconds,
+            "train_seconds": float(sum(self.seconds)),
+            "best_validation_accuracy": (
+                self.validation_accuracy[self.best_epoch - 1]
+                if self.validation_accuracy
+                else None
+            ),
+        }
+
+
+@dataclass
+class TrainingResult(Generic[State]):
+    """The state to keep and the history that led to it."""
+
+    state: State
+    history: TrainingHistory
+
+
+def shuffled_batches(
+    num_examples: int,
+    batch_size: int,
+    rng: np.random.Generator,
+) -> list[np.ndarray]:
+    """Split a fresh permutation of ``range(num_examples)`` into batches of indices."""
+    order = rng.permutation(num_examples)
+    return [order[i : i + batch_size] for i in range(0, num_examples, batch_size)]
+
+
+def ordered_batches(num_examples: int, batch_size: int) -> Iterator[slice]:
+    """Yield contiguous slices covering ``range(num_examples)`` in order."""
+    for start in range(0, num_examples, batch_size):
+        yield slice(start, min(start + batch_size, num_examples))
+
+
+def progress(batches: list, options: TrainingOptions, epoch: int) -> Any:
+    """Wrap the batches of one epoch in a progress bar when the options ask for one."""
+    return tqdm(
+        batches,
+        desc=f"epoch {epoch}/{options.epochs}",
+        unit="batch",
+        leave=False,
+        disable=not options.progress_bar,
+    )
+
+
+def run_training_loop(
+    state: State,
+    train_epoch: Callable[[State, int], tuple[State, float]],
+    validation_accuracy: Callable[[State], float],
+    options: TrainingOptions,
+    *,
+    snapshot: Callable[[State], State] = lambda state: state,
+    name: str = "model",
+) -> TrainingResult[State]:
+    """Train epoch by epoch under the shared contract.
+
+    Args:
+        state: The initial training state (parameters, optimiser state, ...).
+        train_epoch: ``(state, epoch) -> (new_state, mean_train_loss)``.
+        validation_accuracy: Scores a state on the validation split.
+        options: The shared training options.
+        snapshot: Copies a state so later epochs cannot mutate the kept one
+            (identity for immutable JAX pytrees, a deep copy for torch or MXNet).
+        name: Names the model in log lines.
+
+    Returns:
+        The best (``restore_best``) or last state, and the history.
+    """
+    history = TrainingHistory()
+    best_state, best_accuracy = snapshot(state), -np.inf
+    epochs_without_improvement = 0
+    for epoch in range(1, options.epochs + 1):
+        started = time.perf_counter()
+        state, loss = train_epoch(state, epoch)
+        accuracy = float(validation_accuracy(state))
+        seconds = time.perf_counter() - started
+        history.train_loss.append(float(loss))
+        history.validation_accuracy.append(accuracy)
+        history.seconds.append(seconds)
+        logger.info(
+            "%s epoch %d/%d: train loss %.4f, validation accuracy %.4f, %.1f s",
+            name,
+            epoch,
+            options.epochs,
+            loss,
+            accuracy,
+            seconds,
+        )
+        if accuracy > best_accuracy:
+            best_accuracy, history.best_epoch = accuracy, epoch
+            best_state = snapshot(state)
+            epochs_without_improvement = 0
+        else:
+            epochs_without_improvement += 1
+        if options.patience is not None and epochs_without_improvement >= options.patience:
+            history.stopped_early = epoch < options.epochs
+            logger.info(
+                "%s: no better validation accuracy for %d epochs, stopping after epoch %d",
+                name,
+                options.patience,
+                epoch,
+            )
+            break
+    if not options.restore_best:
+        history.best_epoch = len(history.train_loss)
+        return TrainingResult(state=state, history=history)
+    return TrainingResult(state=best_state, history=history)
