@@ -26,17 +26,25 @@ from agnews_pipeline.pipelines.text_features.vocabulary import (
 TOKENS = [["b", "a", "c"], ["a", "d"], ["c", "b", "a"]]
 
 
-def test_most_frequent_first_ties_in_first_seen_order():
+def test_most_frequent_first_ties_in_first_seen_order_for_keras():
     vocabulary = build_vocabulary(count_tokens(TOKENS), "keras")
-    # a: 3; b and c: 2 each (b seen first); d: 1.
-    assert vocabulary.tokens == ("<pad>", "a", "b", "c", "d")
+    # a: 3; c and b: 2 each (c seen first in TIED); d: 1.
+    tied = [["c", "b", "a"], ["a", "d", "b"], ["a", "c"]]
+    assert build_vocabulary(count_tokens(tied), "keras").tokens == (
+        "<pad>", "a", "c", "b", "d",
+    )  # fmt: skip
+    assert vocabulary.counts == (0, 3, 2, 2, 1)
     assert vocabulary.unknown_token is None
 
 
 @pytest.mark.parametrize("tokenizer", ["basic_english", "word_regex"])
-def test_unknown_token_takes_index_zero_where_the_style_has_one(tokenizer):
-    vocabulary = build_vocabulary(count_tokens(TOKENS), tokenizer)
+def test_unknown_token_at_zero_and_alphabetical_ties_like_torchtext_and_gluonnlp(
+    tokenizer,
+):
+    tied = [["c", "b", "a"], ["a", "d", "b"], ["a", "c"]]
+    vocabulary = build_vocabulary(count_tokens(tied), tokenizer)
     assert vocabulary.tokens == ("<unk>", "a", "b", "c", "d")
+    assert vocabulary.counts == (0, 3, 2, 2, 1)
     assert vocabulary.unknown_token == "<unk>"
 
 
@@ -75,6 +83,7 @@ def test_fit_vocabulary_counts_only_the_configured_splits():
     train, validation, test = [["a", "a", "b"]], [["v"]], [["t", "t", "t"]]
     on_train = fit_vocabulary(train, validation, test, "keras", {"fit_on": ["train"]})
     assert on_train["tokens"] == ["<pad>", "a", "b"]
+    assert on_train["counts"] == [0, 2, 1]
     on_train_and_test = fit_vocabulary(
         train, validation, test, "keras", VocabularyOptions(fit_on=["train", "test"])
     )

@@ -16,7 +16,11 @@ SPLITS = ("train", "validation", "test")
 
 # Tokenizer -> the max_tokens values some approach uses. A family that needs a new
 # combination adds it here and a parameter block in parameters_text_features.yml.
-FEATURE_SETS: dict[str, tuple[int, ...]] = {"keras": (50,)}
+FEATURE_SETS: dict[str, tuple[int, ...]] = {
+    "keras": (50,),
+    "basic_english": (25, 50),
+    "word_regex": (25, 50),
+}
 
 
 def feature_set_name(tokenizer: str, max_tokens: int) -> str:

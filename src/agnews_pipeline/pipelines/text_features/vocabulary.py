@@ -21,6 +21,15 @@ UNKNOWN_TOKEN_BY_TOKENIZER: dict[str, str | None] = {
     "word_regex": UNKNOWN_TOKEN,
 }
 
+# How each tutorial broke frequency ties: Keras keeps first-seen order; torchtext's
+# build_vocab_from_iterator and GluonNLP's Vocab sort tied tokens alphabetically. Matching
+# them keeps our ids identical to a gluonnlp.Vocab built from the same counts.
+ALPHABETICAL_TIES_BY_TOKENIZER: dict[str, bool] = {
+    "keras": False,
+    "basic_english": True,
+    "word_regex": True,
+}
+
 
 @dataclass(frozen=True)
 class Vocabulary:
@@ -32,11 +41,14 @@ class Vocabulary:
         unknown_token: Token that out-of-vocabulary words map to, or ``None`` when
             they are dropped (the Keras behaviour).
         tokenizer: Name of the tokenizer the vocabulary was fitted with.
+        counts: ``counts[i]`` is how often token ``i`` occurred in the fitted splits
+            (0 for the reserved index 0).
     """
 
     tokens: tuple[str, ...]
     unknown_token: str | None
     tokenizer: str
+    counts: tuple[int, ...] = ()
 
     def __len__(self) -> int:
         return len(self.tokens)
@@ -54,6 +66,7 @@ class Vocabulary:
             "padding_index": 0,
             "size": len(self.tokens),
             "tokens": list(self.tokens),
+            "counts": list(self.counts),
         }
 
     @classmethod
@@ -66,6 +79,7 @@ class Vocabulary:
             tokens=tuple(data["tokens"]),
             unknown_token=data["unknown_token"],
             tokenizer=data["tokenizer"],
+            counts=tuple(data.get("counts", ())),
         )
 
 
@@ -83,18 +97,27 @@ def build_vocabulary(
     min_frequency: int = 1,
     max_size: int | None = None,
 ) -> Vocabulary:
-    """Order tokens by frequency, ties by first occurrence, after the reserved index 0."""
+    """Order tokens by frequency after the reserved index 0, ties as the tutorial did."""
     unknown = UNKNOWN_TOKEN_BY_TOKENIZER[tokenizer]
     reserved = unknown if unknown is not None else PAD_TOKEN
-    # sorted() is stable, so equal counts keep the Counter's first-seen order.
+    items = list(counts.items())  # a Counter iterates in first-seen order
+    if ALPHABETICAL_TIES_BY_TOKENIZER[tokenizer]:
+        items.sort(key=lambda item: item[0])
+    # sort() is stable: equal counts keep the order established above.
+    items.sort(key=lambda item: item[1], reverse=True)
     ranked = [
-        token
-        for token, count in sorted(counts.items(), key=lambda item: -item[1])
+        (token, count)
+        for token, count in items
         if count >= min_frequency and token != reserved
     ]
     if max_size is not None:
         ranked = ranked[: max_size - 1]
-    return Vocabulary(tokens=(reserved, *ranked), unknown_token=unknown, tokenizer=tokenizer)
+    return Vocabulary(
+        tokens=(reserved, *(token for token, _ in ranked)),
+        unknown_token=unknown,
+        tokenizer=tokenizer,
+        counts=(0, *(count for _, count in ranked)),
+    )
 
 
 def encode(
