@@ -7,7 +7,7 @@ Usage:
 The full-data run needs the official train.csv and test.csv in AGNEWS_DATA_DIR (default
 ../shared/data/ag_news); where train.csv is absent the script says so and stops. Runs
 happen in a scratch copy of the project, so the working data/ is untouched: first the
-whole `kedro run --pipeline=glove_haiku` (its wall time is the headline figure), then each
+whole `kedro run --pipelines=glove_haiku` (its wall time is the headline figure), then each
 approach alone (`--namespaces`, upstream artifacts reused) to measure its peak memory.
 """
 
@@ -91,7 +91,7 @@ def main() -> None:
         project = copy_project(Path(scratch) / "project")
         data_dir = project / ("data/full" if args.data == "full" else "data")
         total_seconds, total_peak = _run_measured(
-            project, ["run", *kedro_env, f"--pipeline={FAMILY}"], env
+            project, ["run", *kedro_env, f"--pipelines={FAMILY}"], env
         )
         rows = []
         for approach in APPROACHES:
@@ -99,7 +99,7 @@ def main() -> None:
                 subprocess.run(["rm", "-rf", str(data_dir / layer / FAMILY / approach)], check=True)
             _, peak = _run_measured(
                 project,
-                ["run", *kedro_env, f"--pipeline={FAMILY}", f"--namespaces={FAMILY}.{approach}"],
+                ["run", *kedro_env, f"--pipelines={FAMILY}", f"--namespaces={FAMILY}.{approach}"],
                 env,
             )
             metrics = json.loads(
@@ -122,7 +122,7 @@ def main() -> None:
         f"- Machine: {platform.processor() or platform.machine()}, "
         f"{os.cpu_count()} cores, Python {platform.python_version()}; "
         f"measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
-        f"- Whole `kedro run {' '.join(kedro_env)} --pipeline={FAMILY}` (ingestion, text "
+        f"- Whole `kedro run {' '.join(kedro_env)} --pipelines={FAMILY}` (ingestion, text "
         f"features, GloVe matrix, three trainings, evaluation, LIME): "
         f"**{total_seconds:.1f} s**, peak memory {total_peak:.0f} MiB",
         f"- Three trainings together: **{sum(m['train_seconds'] for _, _, m, _ in rows):.1f} s**",

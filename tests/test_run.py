@@ -59,8 +59,8 @@ def _assert_approach_outputs(data_dir: Path, test_rows: int) -> None:
 
 @pytest.fixture(scope="module")
 def sample_run(project_copy):
-    """`kedro run --pipeline=glove_haiku` once on the bundled sample."""
-    result = run_kedro(project_copy, "run", "--pipeline=glove_haiku")
+    """`kedro run --pipelines=glove_haiku` once on the bundled sample."""
+    result = run_kedro(project_copy, "run", "--pipelines=glove_haiku")
     _assert_ok(result)
     return project_copy, result
 
@@ -84,7 +84,7 @@ def test_second_run_with_only_missing_outputs_skips_every_node(sample_run):
     project, _ = sample_run
     models = project / "data" / "06_models"
     before = sorted(p.relative_to(models) for p in models.rglob("*"))
-    result = run_kedro(project, "run", "--pipeline=glove_haiku", "--only-missing-outputs")
+    result = run_kedro(project, "run", "--pipelines=glove_haiku", "--only-missing-outputs")
     _assert_ok(result)
     assert re.search(r"Skipping all \d+ nodes \(all persistent outputs exist\)", _output(result))
     assert "Running node" not in _output(result)
@@ -95,7 +95,7 @@ def test_only_missing_outputs_retrains_just_the_approach_whose_outputs_are_gone(
     project, _ = sample_run
     for layer in ("06_models", "07_model_output", "08_reporting"):
         shutil.rmtree(project / "data" / layer / "glove_haiku" / "sum")
-    result = run_kedro(project, "run", "--pipeline=glove_haiku", "--only-missing-outputs")
+    result = run_kedro(project, "run", "--pipelines=glove_haiku", "--only-missing-outputs")
     _assert_ok(result)
     completed = set(re.findall(r"Completed node: (\S+)", _output(result)))
     assert completed, _output(result)[-3000:]
@@ -142,7 +142,7 @@ def test_full_environment_runs_on_files_from_a_configured_folder(tmp_path):
         project,
         "run",
         "--env=full",
-        "--pipeline=glove_haiku",
+        "--pipelines=glove_haiku",
         env={"AGNEWS_DATA_DIR": str(tmp_path / "ag_news")},
     )
     _assert_ok(result)
@@ -157,7 +157,7 @@ def test_full_environment_without_the_files_says_where_and_how(tmp_path):
         project,
         "run",
         "--env=full",
-        "--pipeline=ingestion",
+        "--pipelines=ingestion",
         env={"AGNEWS_DATA_DIR": str(missing)},
     )
     assert result.returncode != 0

@@ -33,7 +33,8 @@ class TrainingOptions(BaseModel):
         restore_best: Keep the epoch with the best validation accuracy.
         patience: Stop after this many epochs without a better validation
             accuracy; ``None`` trains every epoch (the tutorials' setting).
-        progress_bar: Show a progress bar over the batches of each epoch.
+        progress_bar: Show a progress bar over the batches of each epoch on an
+            interactive terminal (never in logs written to a file or a pipe).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -106,7 +107,8 @@ def progress(batches: list, options: TrainingOptions, epoch: int) -> Any:
         desc=f"epoch {epoch}/{options.epochs}",
         unit="batch",
         leave=False,
-        disable=not options.progress_bar,
+        # None: tqdm's own check, so piped and scheduled runs keep clean logs.
+        disable=None if options.progress_bar else True,
     )
 
 

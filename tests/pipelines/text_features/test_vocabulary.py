@@ -109,6 +109,20 @@ def test_encode_split_returns_ids_lengths_and_labels():
         encode_split(split, [["a"], ["d"]], vocabulary, 0)
 
 
+def test_every_feature_set_gets_one_vocabulary_and_its_own_token_ids():
+    pipeline = create_pipeline()
+    assert {"keras_vocabulary", "basic_english_vocabulary", "word_regex_vocabulary"} <= (
+        pipeline.all_outputs()
+    )
+    for feature_set in ("keras_50", "basic_english_25", "basic_english_50", "word_regex_25"):
+        for split in ("train", "validation", "test"):
+            assert f"{feature_set}_{split}_features" in pipeline.all_outputs()
+    vocabulary_producers = [
+        node for node in pipeline.nodes if "word_regex_vocabulary" in node.outputs
+    ]
+    assert len(vocabulary_producers) == 1
+
+
 def test_pipeline_shares_vocabulary_per_tokenizer_and_ids_per_max_tokens(tmp_path):
     def split(texts, labels):
         return pd.DataFrame({"label": labels, "text": texts})
@@ -127,7 +141,9 @@ def test_pipeline_shares_vocabulary_per_tokenizer_and_ids_per_max_tokens(tmp_pat
             ),
         }
     )
-    pipeline = create_pipeline()
+    pipeline = create_pipeline().only_nodes_with_namespaces(
+        ["text_features.keras", "text_features.keras_50"]
+    )
     assert pipeline.inputs() == {
         "ag_news_train",
         "ag_news_validation",
