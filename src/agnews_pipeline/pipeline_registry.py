@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from kedro.pipeline import Pipeline
 
-from agnews_pipeline.pipelines import glove, glove_haiku, ingestion, text_features
+from agnews_pipeline.pipelines import (
+    conv1d_flax,
+    glove,
+    glove_gluonnlp,
+    glove_haiku,
+    ingestion,
+    lstm_mxnet,
+    rnn_torch,
+    text_features,
+)
 
 # Listed explicitly rather than through find_pipelines(): since Kedro 1.7, `kedro run
 # --pipeline=X` makes find_pipelines() import only package X, and a family could then
@@ -14,6 +23,10 @@ STAGES = {
     "text_features": text_features,
     "glove": glove,
     "glove_haiku": glove_haiku,
+    "conv1d_flax": conv1d_flax,
+    "rnn_torch": rnn_torch,
+    "lstm_mxnet": lstm_mxnet,
+    "glove_gluonnlp": glove_gluonnlp,
 }
 
 

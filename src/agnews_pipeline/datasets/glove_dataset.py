@@ -237,6 +237,9 @@ class GloVeDataset(AbstractDataset[None, GloVeVectors]):
           type: agnews_pipeline.datasets.GloVeDataset
           filepath: data/01_raw/glove/glove.840B.300d.zip
           dimension: 300
+
+    With ``optional: true`` a missing file (or package) loads as ``None`` instead of
+    failing, for nodes that fall back to other vectors and report that they did.
     """
 
     def __init__(  # noqa: PLR0913
@@ -246,6 +249,7 @@ class GloVeDataset(AbstractDataset[None, GloVeVectors]):
         filepath: str | None = None,
         member: str | None = None,
         dimension: int | None = None,
+        optional: bool = False,
         credentials: dict[str, Any] | None = None,
         fs_args: dict[str, Any] | None = None,
         metadata: dict[str, Any] | None = None,
@@ -259,6 +263,7 @@ class GloVeDataset(AbstractDataset[None, GloVeVectors]):
                 any fsspec URL.
             member: The ``.txt`` to read inside a ``.zip`` with several members.
             dimension: Expected vector length; ``None`` takes it from the first line.
+            optional: Load ``None`` (with a warning) when the source is absent.
             credentials: Passed to the fsspec filesystem.
             fs_args: Extra arguments for the fsspec filesystem.
             metadata: Free-form metadata (kedro-viz layer and the like).
@@ -283,6 +288,7 @@ class GloVeDataset(AbstractDataset[None, GloVeVectors]):
         self._filepath = filepath
         self._member = member
         self._dimension = dimension
+        self._optional = optional
         self.metadata = metadata
         self._fs: fsspec.AbstractFileSystem | None = None
         self._path = ""
@@ -306,8 +312,14 @@ class GloVeDataset(AbstractDataset[None, GloVeVectors]):
             return importlib.util.find_spec(PACKAGE) is not None
         return self._fs.exists(self._path)
 
-    def load(self) -> GloVeVectors:
+    def load(self) -> GloVeVectors | None:
         """Check the source and return vectors that are read on lookup."""
+        if self._optional and not self._exists():
+            logger.warning(
+                "GloVeDataset: %s is absent; loading None (optional: true)",
+                f"'{self._filepath}'" if self._fs is not None else f"package {PACKAGE}",
+            )
+            return None
         fs = self._fs
         if fs is None:
             return self._load_package()

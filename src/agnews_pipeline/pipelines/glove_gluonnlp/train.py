@@ -1,0 +1,250 @@
+"""Training of a ``glove_gluonnlp`` network: Adam on the dense head, GloVe frozen.
+
+The GloVe matrix is frozen twice over: its ``grad_req`` is ``"null"`` (autograd
+neither computes nor stores a gradient for it) and the ``gluon.Trainer`` is given
+only the dense head's parameters, as the tutorial did. Runs are deterministic for a
+seed: ``mx.random.seed`` fixes the Xavier initialisation of the head and a NumPy
+generator the batch order.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from agnews_pipeline.mxnet_compat import import_mxnet
+from agnews_pipeline.training import (
+    TrainingOptions,
+    ordered_batches,
+    progress,
+    run_training_loop,
+    shuffled_batches,
+)
+
+from .models import (
+    EMBEDDING_LAYER,
+    HEAD_LAYER,
+    GloveGluonArchitecture,
+    GloveGluonClassifier,
+    GloveGluonConfig,
+    build_network,
+    copy_network,
+)
+
+logger = logging.getLogger(__name__)
+
+# Rows per forward pass when scoring a split.
+EVAL_BATCH_SIZE = 2048
+
+
+class TrainingState(NamedTuple):
+    """The network being trained and the trainer that owns its head's Adam state.
+
+    Attributes:
+        network: The Gluon network.
+        trainer: Its ``gluon.Trainer``; ``None`` in a snapshot, which only keeps
+            parameter values.
+    """
+
+    network: Any
+    trainer: Any
+
+
+def init_network(
+    architecture: GloveGluonArchitecture, embedding_matrix: np.ndarray, seed: int
+) -> Any:
+    """Build the network: Xavier-initialised head, embedding = the GloVe matrix.
+
+    Args:
+        architecture: Pooling, layer widths and shapes.
+        embedding_matrix: float32 ``(vocab_size, embed_dim)``, copied bit for bit.
+        seed: Seeds MXNet's random state before the head is initialised.
+
+    Returns:
+        The initialised (not hybridized) network.
+    """
+    mx = import_mxnet()
+    mx.random.seed(seed)
+    network = build_network(architecture)
+    # Zero, then the matrix: no random draws spent on (or memory for) a (V, d)
+    # initialisation that would be overwritten.
+    network[EMBEDDING_LAYER].initialize(mx.init.Zero())
+    network[EMBEDDING_LAYER].weight.set_data(
+        mx.nd.array(np.asarray(embedding_matrix, dtype=np.float32), dtype="float32")
+    )
+    network[HEAD_LAYER].initialize(mx.init.Xavier())
+    return network
+
+
+def make_trainer(network: Any, learning_rate: float) -> Any:
+    """Adam over the dense head's parameters only: the embedding is never handed over."""
+    mx = import_mxnet()
+    return mx.gluon.Trainer(
+        network[HEAD_LAYER].collect_params(),
+        "adam",
+        {"learning_rate": learning_rate},
+    )
+
+
+@functools.cache
+def _softmax_cross_entropy() -> Any:
+    return import_mxnet().gluon.loss.SoftmaxCrossEntropyLoss()
+
+
+def train_step(state: TrainingState, token_ids: np.ndarray, labels: np.ndarray) -> Any:
+    """One Adam step on one batch; returns the batch's summed loss (an NDArray).
+
+    The loss stays on MXNet's asynchronous engine; callers read it once per epoch.
+    """
+    mx = import_mxnet()
+    inputs = mx.nd.array(token_ids, dtype="int32")
+    targets = mx.nd.array(labels, dtype="int32")
+    with mx.autograd.record():
+        losses = _softmax_cross_entropy()(state.network(inputs), targets)
+    losses.backward()
+    # The per-row gradients were summed; step(n) divides by n: the batch mean.
+    state.trainer.step(len(labels))
+    return losses.sum()
+
+
+def accuracy(
+    network: Any,
+    features: dict[str, np.ndarray],
+    batch_size: int = EVAL_BATCH_SIZE,
+) -> float:
+    """Share of rows of ``features`` whose arg-max class equals the label."""
+    mx = import_mxnet()
+    num_rows = len(features["labels"])
+    if num_rows == 0:
+        return float("nan")
+    correct = [
+        (
+            network(mx.nd.array(features["token_ids"][rows], dtype="int32"))
+            .argmax(axis=1)
+            .astype("int32")
+            == mx.nd.array(features["labels"][rows], dtype="int32")
+        ).sum()
+        for rows in ordered_batches(num_rows, batch_size)
+    ]
+    return float(sum(value.asscalar() for value in correct)) / num_rows
+
+
+def _check_features(
+    features: dict[str, np.ndarray],
+    vocab_size: int,
+    num_classes: int,
+    split: str,
+) -> dict[str, np.ndarray]:
+    token_ids = np.ascontiguousarray(features["token_ids"], dtype=np.int32)
+    labels = np.ascontiguousarray(features["labels"], dtype=np.int32)
+    if token_ids.ndim != 2 or len(token_ids) != len(labels):
+        raise ValueError(
+            f"{split} features: token_ids must be (N, T) with one label per row, "
+            f"got {token_ids.shape} and {labels.shape}"
+        )
+    if token_ids.size and (token_ids.min() < 0 or token_ids.max() >= vocab_size):
+        raise ValueError(
+            f"{split} features: token ids span [{token_ids.min()}, {token_ids.max()}] "
+            f"but the embedding matrix has {vocab_size} rows; were the features and "
+            "the embedding matrix built from the same vocabulary?"
+        )
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(
+            f"{split} features: labels must lie in 0..{num_classes - 1}, "
+            f"got {labels.min()}..{labels.max()}"
+        )
+    return {"token_ids": token_ids, "labels": labels}
+
+
+def train_glove_gluon_classifier(
+    train_features: dict[str, np.ndarray],
+    validation_features: dict[str, np.ndarray],
+    embedding_matrix: np.ndarray,
+    config: GloveGluonConfig,
+    options: TrainingOptions,
+    *,
+    name: str = "glove_gluonnlp",
+) -> tuple[GloveGluonClassifier, dict[str, Any]]:
+    """Train one approach under the shared training contract.
+
+    Args:
+        train_features: ``token_ids`` ``(N, T)``, ``lengths``, ``labels``.
+        validation_features: The same for the split scored after each epoch.
+        embedding_matrix: Frozen GloVe vectors ``(V, d)``, row 0 for padding.
+        config: Pooling and layer widths.
+        options: Epochs, batch size, learning rate, seed, early stopping.
+        name: Names the model in log lines.
+
+    Returns:
+        The trained classifier (best or last epoch) and its history as a dict.
+    """
+    embedding_matrix = np.asarray(embedding_matrix, dtype=np.float32)
+    if embedding_matrix.ndim != 2:
+        raise ValueError(
+            f"embedding_matrix must be (V, d), got shape {embedding_matrix.shape}"
+        )
+    vocab_size, embed_dim = embedding_matrix.shape
+    train = _check_features(train_features, vocab_size, config.num_classes, "train")
+    validation = _check_features(
+        validation_features, vocab_size, config.num_classes, "validation"
+    )
+    num_rows, max_tokens = train["token_ids"].shape
+    if num_rows == 0 or len(validation["labels"]) == 0:
+        raise ValueError(
+            "train and validation features must both have rows: training needs "
+            "the first and early stopping / restore_best the second"
+        )
+    if validation["token_ids"].shape[1] != max_tokens:
+        raise ValueError(
+            f"train has {max_tokens} positions per row but validation has "
+            f"{validation['token_ids'].shape[1]}"
+        )
+    architecture = GloveGluonArchitecture(
+        **config.model_dump(),
+        vocab_size=vocab_size,
+        embed_dim=embed_dim,
+        max_tokens=max_tokens,
+    )
+    network = init_network(architecture, embedding_matrix, options.seed)
+    network.hybridize(static_alloc=True)
+    state = TrainingState(network, make_trainer(network, options.learning_rate))
+    rng = np.random.default_rng(options.seed)
+    batch_size = min(options.batch_size, num_rows)
+
+    head_size = sum(
+        parameter.data().size
+        for parameter in network[HEAD_LAYER].collect_params().values()
+    )
+    logger.info(
+        "%s: %s pooling, %d trainable and %d frozen parameters, %d training rows",
+        name,
+        config.pooling,
+        head_size,
+        embedding_matrix.size,
+        num_rows,
+    )
+
+    def train_epoch(state: TrainingState, epoch: int) -> tuple[TrainingState, float]:
+        batches = shuffled_batches(num_rows, batch_size, rng)
+        losses = [
+            train_step(state, train["token_ids"][rows], train["labels"][rows])
+            for rows in progress(batches, options, epoch)
+        ]
+        return state, float(sum(loss.asscalar() for loss in losses)) / num_rows
+
+    def snapshot(state: TrainingState) -> TrainingState:
+        return TrainingState(copy_network(architecture, state.network), None)
+
+    result = run_training_loop(
+        state,
+        train_epoch,
+        lambda state: accuracy(state.network, validation),
+        options,
+        snapshot=snapshot,
+        name=name,
+    )
+    classifier = GloveGluonClassifier(architecture, result.state.network)
+    return classifier, result.history.to_dict()

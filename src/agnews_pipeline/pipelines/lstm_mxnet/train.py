@@ -1,0 +1,219 @@
+"""Training of an ``lstm_mxnet`` network: ``gluon.Trainer`` with Adam, as the tutorial.
+
+Every batch has the same shape (the last one is padded with rows of weight 0), so the
+hybridised network, with static memory, plans its graph once. The state threaded
+through :func:`~agnews_pipeline.training.run_training_loop` is the host copy of the
+parameters after each epoch: immutable, so the best epoch is kept without copying.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+
+from agnews_pipeline.mxnet_compat import import_mxnet
+from agnews_pipeline.training import (
+    TrainingOptions,
+    ordered_batches,
+    progress,
+    run_training_loop,
+    shuffled_batches,
+)
+
+from .models import (
+    LSTMClassifier,
+    LSTMConfig,
+    build_network,
+    initialize_network,
+    network_parameters,
+    readout_lengths,
+    to_ndarray,
+)
+
+logger = logging.getLogger(__name__)
+
+mx = import_mxnet()
+autograd, gluon, nd = mx.autograd, mx.gluon, mx.nd
+
+# Rows per forward pass when scoring the validation split.
+EVAL_BATCH_SIZE = 2048
+
+# {"token_ids": float32 (B, T), "lengths": float32 (B,), "labels": float32 (B,),
+#  "weights": float32 (B,)} as NDArrays, and "rows": the number of real rows.
+Batch = dict[str, Any]
+
+
+def check_features(
+    features: dict[str, np.ndarray], vocab_size: int, num_classes: int, split: str
+) -> dict[str, np.ndarray]:
+    """Validate one split and return token ids, readout lengths and labels."""
+    token_ids = np.ascontiguousarray(features["token_ids"], dtype=np.int32)
+    labels = np.ascontiguousarray(features["labels"], dtype=np.int32)
+    lengths = np.asarray(features["lengths"])
+    if token_ids.ndim != 2 or not len(token_ids) == len(labels) == len(lengths):
+        raise ValueError(
+            f"{split} features: token_ids must be (N, T) with one label and one "
+            f"length per row, got {token_ids.shape}, {labels.shape}, {lengths.shape}"
+        )
+    if token_ids.size and (token_ids.min() < 0 or token_ids.max() >= vocab_size):
+        raise ValueError(
+            f"{split} features: token ids span [{token_ids.min()}, {token_ids.max()}] "
+            f"but the vocabulary has {vocab_size} tokens; were the features and the "
+            "vocabulary built together?"
+        )
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(
+            f"{split} features: labels must lie in 0..{num_classes - 1}, "
+            f"got {labels.min()}..{labels.max()}"
+        )
+    return {
+        "token_ids": token_ids,
+        "lengths": readout_lengths(lengths, max(token_ids.shape[1], 1)),
+        "labels": labels,
+    }
+
+
+def padded_batch(
+    features: dict[str, np.ndarray], rows: np.ndarray | slice, size: int
+) -> Batch:
+    """Gather ``rows`` into NDArrays, padded to ``size`` rows of weight 0.
+
+    The padding rows repeat row 0; their zero weight keeps them out of the loss,
+    the gradients and the accuracy.
+    """
+    rows = np.arange(len(features["labels"]))[rows] if isinstance(rows, slice) else rows
+    weights = np.zeros(size, dtype=np.float32)
+    weights[: len(rows)] = 1.0
+    if len(rows) < size:
+        rows = np.concatenate([rows, np.zeros(size - len(rows), dtype=rows.dtype)])
+    return {
+        "token_ids": to_ndarray(features["token_ids"][rows]),
+        "lengths": to_ndarray(features["lengths"][rows]),
+        "labels": to_ndarray(features["labels"][rows]),
+        "weights": to_ndarray(weights),
+        "rows": int(weights.sum()),
+    }
+
+
+def make_network(config: LSTMConfig, vocab_size: int, seed: int) -> gluon.HybridBlock:
+    """Build, Xavier-initialise from ``seed`` and hybridise the network."""
+    network = build_network(config, vocab_size)
+    initialize_network(network, seed)
+    network.hybridize(static_alloc=True, static_shape=True)
+    return network
+
+
+def make_trainer(network: gluon.HybridBlock, learning_rate: float) -> gluon.Trainer:
+    """Adam over every parameter, the embedding included."""
+    return gluon.Trainer(
+        network.collect_params(), "adam", {"learning_rate": learning_rate}
+    )
+
+
+def train_step(
+    network: gluon.HybridBlock,
+    trainer: gluon.Trainer,
+    loss: gluon.loss.Loss,
+    batch: Batch,
+) -> Any:
+    """One Adam step on the weighted rows of ``batch``; returns the summed loss.
+
+    The sum stays an NDArray, so the caller decides when to wait for it.
+    """
+    with autograd.record():
+        logits = network(batch["token_ids"], batch["lengths"])
+        losses = loss(logits, batch["labels"], batch["weights"].expand_dims(1))
+    losses.backward()
+    # step(n) divides the summed gradients by n: the mean over the real rows.
+    trainer.step(batch["rows"])
+    return losses.sum()
+
+
+def accuracy(
+    network: gluon.HybridBlock,
+    features: dict[str, np.ndarray],
+    batch_size: int = EVAL_BATCH_SIZE,
+) -> float:
+    """Share of rows of checked ``features`` whose arg-max class equals the label."""
+    num_rows = len(features["labels"])
+    if num_rows == 0:
+        return float("nan")
+    size = min(batch_size, num_rows)
+    correct = []
+    for rows in ordered_batches(num_rows, size):
+        batch = padded_batch(features, rows, size)
+        predicted = network(batch["token_ids"], batch["lengths"]).argmax(axis=1)
+        correct.append(((predicted == batch["labels"]) * batch["weights"]).sum())
+    return float(nd.add_n(*correct).asscalar()) / num_rows
+
+
+def train_lstm_classifier(
+    train_features: dict[str, np.ndarray],
+    validation_features: dict[str, np.ndarray],
+    vocab_size: int,
+    config: LSTMConfig,
+    options: TrainingOptions,
+    *,
+    name: str = "lstm_mxnet",
+) -> tuple[LSTMClassifier, dict[str, Any]]:
+    """Train one approach under the shared training contract.
+
+    Args:
+        train_features: ``token_ids`` ``(N, T)``, ``lengths``, ``labels``.
+        validation_features: The same for the split scored after each epoch.
+        vocab_size: Rows of the embedding (the GluonNLP vocabulary's length).
+        config: Layers, readout and head.
+        options: Epochs, batch size, learning rate, seed, early stopping.
+        name: Names the model in log lines.
+
+    Returns:
+        The trained classifier (best or last epoch) and its history as a dict.
+    """
+    train = check_features(train_features, vocab_size, config.num_classes, "train")
+    validation = check_features(
+        validation_features, vocab_size, config.num_classes, "validation"
+    )
+    num_rows = len(train["labels"])
+    if num_rows == 0 or len(validation["labels"]) == 0:
+        raise ValueError(
+            "train and validation features must both have rows: training needs "
+            "the first and early stopping / restore_best the second"
+        )
+
+    network = make_network(config, vocab_size, options.seed)
+    trainer = make_trainer(network, options.learning_rate)
+    loss = gluon.loss.SoftmaxCrossEntropyLoss()
+    rng = np.random.default_rng(options.seed)
+    batch_size = min(options.batch_size, num_rows)
+    params = network_parameters(network)
+    logger.info(
+        "%s: %d parameters, %d training rows of %d tokens, readout %s",
+        name,
+        sum(value.size for value in params.values()),
+        num_rows,
+        train["token_ids"].shape[1],
+        config.readout,
+    )
+
+    # The network and trainer are the live state; the loop's state is the host
+    # copy they had after the previous epoch, so `_` below is always current.
+    def train_epoch(_: dict[str, np.ndarray], epoch: int) -> tuple[dict, float]:
+        batches = shuffled_batches(num_rows, batch_size, rng)
+        losses = [
+            train_step(network, trainer, loss, padded_batch(train, rows, batch_size))
+            for rows in progress(batches, options, epoch)
+        ]
+        mean_loss = float(nd.add_n(*losses).asscalar()) / num_rows
+        return network_parameters(network), mean_loss
+
+    result = run_training_loop(
+        params,
+        train_epoch,
+        lambda _: accuracy(network, validation),
+        options,
+        name=name,
+    )
+    classifier = LSTMClassifier(config=config, params=result.state)
+    return classifier, result.history.to_dict()

@@ -1,0 +1,209 @@
+"""Training of an ``rnn_torch`` network: Adam on every parameter, shuffled batches.
+
+Determinism: parameters are initialised after ``torch.manual_seed(seed)`` inside
+``torch.random.fork_rng``, so the seed fixes the initialisation and (with
+``initial_hidden: random``) every random hidden state, without touching the global
+generator other code uses; batches come from ``shuffled_batches`` over a numpy
+generator seeded with the same seed. Same seed, same machine: same model, bit for bit.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from agnews_pipeline.training import (
+    TrainingOptions,
+    ordered_batches,
+    progress,
+    run_training_loop,
+    shuffled_batches,
+)
+
+from .models import (
+    RNNClassifier,
+    RNNTorchConfig,
+    as_index_tensors,
+    build_network,
+    configure_threads,
+    network_logits,
+)
+
+logger = logging.getLogger(__name__)
+
+# Rows per forward pass when scoring the validation split.
+EVAL_BATCH_SIZE = 2048
+
+# {"token_ids": int64 (N, T), "lengths": int64 (N,), "labels": int64 (N,)} tensors.
+Tensors = dict[str, torch.Tensor]
+
+
+def init_network(config: RNNTorchConfig, vocab_size: int, seed: int) -> nn.ModuleDict:
+    """Build the network with torch's default initialisation drawn from ``seed``."""
+    torch.manual_seed(seed)
+    return build_network(config, vocab_size)
+
+
+def make_optimizer(network: nn.Module, learning_rate: float) -> torch.optim.Adam:
+    """Adam over every parameter: the embedding is trained too."""
+    return torch.optim.Adam(network.parameters(), lr=learning_rate)
+
+
+def train_step(
+    network: nn.ModuleDict,
+    optimizer: torch.optim.Optimizer,
+    config: RNNTorchConfig,
+    batch: Tensors,
+) -> torch.Tensor:
+    """One Adam step on one batch; returns the batch's mean cross-entropy (detached)."""
+    network.train()
+    optimizer.zero_grad(set_to_none=True)
+    logits = network_logits(network, config, batch["token_ids"], batch["lengths"])
+    loss = F.cross_entropy(logits, batch["labels"])
+    loss.backward()
+    optimizer.step()
+    return loss.detach()
+
+
+def to_tensors(features: dict[str, np.ndarray]) -> Tensors:
+    """Convert one split's arrays to int64 tensors (shared memory where possible)."""
+    token_ids, lengths = as_index_tensors(features["token_ids"], features["lengths"])
+    labels = torch.from_numpy(np.asarray(features["labels"], dtype=np.int64))
+    return {"token_ids": token_ids, "lengths": lengths, "labels": labels}
+
+
+def select(tensors: Tensors, rows: np.ndarray | slice) -> Tensors:
+    """The batch made of ``rows`` (indices or a slice) of every tensor."""
+    if not isinstance(rows, slice):
+        rows = torch.from_numpy(np.asarray(rows, dtype=np.int64))
+    return {key: value[rows] for key, value in tensors.items()}
+
+
+def accuracy(
+    network: nn.ModuleDict,
+    config: RNNTorchConfig,
+    tensors: Tensors,
+    batch_size: int = EVAL_BATCH_SIZE,
+) -> float:
+    """Share of rows whose arg-max class equals the label (eval mode, no gradient)."""
+    num_rows = len(tensors["labels"])
+    if num_rows == 0:
+        return float("nan")
+    network.eval()
+    correct = 0
+    with torch.no_grad():
+        for rows in ordered_batches(num_rows, batch_size):
+            batch = select(tensors, rows)
+            logits = network_logits(
+                network, config, batch["token_ids"], batch["lengths"]
+            )
+            correct += int((logits.argmax(-1) == batch["labels"]).sum())
+    return correct / num_rows
+
+
+def _check_features(
+    features: dict[str, np.ndarray], vocab_size: int, num_classes: int, split: str
+) -> Tensors:
+    missing = {"token_ids", "lengths", "labels"} - set(features)
+    if missing:
+        raise ValueError(f"{split} features lack {sorted(missing)}")
+    token_ids = np.asarray(features["token_ids"])
+    lengths = np.asarray(features["lengths"])
+    labels = np.asarray(features["labels"])
+    if token_ids.ndim != 2 or not len(token_ids) == len(lengths) == len(labels):
+        raise ValueError(
+            f"{split} features: token_ids must be (N, T) with one length and one "
+            f"label per row, got {token_ids.shape}, {lengths.shape}, {labels.shape}"
+        )
+    if token_ids.size and (token_ids.min() < 0 or token_ids.max() >= vocab_size):
+        raise ValueError(
+            f"{split} features: token ids span [{token_ids.min()}, {token_ids.max()}] "
+            f"but the vocabulary has {vocab_size} entries; were the features and "
+            "the vocabulary built by the same tokenizer?"
+        )
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(
+            f"{split} features: labels must lie in 0..{num_classes - 1}, "
+            f"got {labels.min()}..{labels.max()}"
+        )
+    return to_tensors(features)
+
+
+def train_rnn_classifier(
+    train_features: dict[str, np.ndarray],
+    validation_features: dict[str, np.ndarray],
+    vocab_size: int,
+    config: RNNTorchConfig,
+    options: TrainingOptions,
+    *,
+    name: str = "rnn_torch",
+) -> tuple[RNNClassifier, dict[str, Any]]:
+    """Train one approach under the shared training contract.
+
+    Args:
+        train_features: ``token_ids`` ``(N, T)``, ``lengths``, ``labels``.
+        validation_features: The same for the split scored after each epoch.
+        vocab_size: Rows of the embedding (the vocabulary's size).
+        config: Layer sizes, nonlinearity, readout and initial hidden state.
+        options: Epochs, batch size, learning rate, seed, early stopping.
+        name: Names the model in log lines.
+
+    Returns:
+        The trained classifier (best or last epoch) and its history as a dict.
+    """
+    train = _check_features(train_features, vocab_size, config.num_classes, "train")
+    validation = _check_features(
+        validation_features, vocab_size, config.num_classes, "validation"
+    )
+    num_rows = len(train["labels"])
+    if num_rows == 0 or len(validation["labels"]) == 0:
+        raise ValueError(
+            "train and validation features must both have rows: training needs "
+            "the first and early stopping / restore_best the second"
+        )
+    threads = configure_threads()
+    rng = np.random.default_rng(options.seed)
+    batch_size = min(options.batch_size, num_rows)
+
+    with torch.random.fork_rng(devices=[]):
+        network = init_network(config, vocab_size, options.seed)
+        optimizer = make_optimizer(network, options.learning_rate)
+        logger.info(
+            "%s: %d trainable parameters, %d training rows of %d tokens, "
+            "readout %s, initial hidden %s, %d threads",
+            name,
+            sum(parameter.numel() for parameter in network.parameters()),
+            num_rows,
+            train["token_ids"].shape[1],
+            config.readout,
+            config.initial_hidden,
+            threads,
+        )
+
+        def train_epoch(
+            network: nn.ModuleDict, epoch: int
+        ) -> tuple[nn.ModuleDict, float]:
+            losses, sizes = [], []
+            batches = shuffled_batches(num_rows, batch_size, rng)
+            for rows in progress(batches, options, epoch):
+                losses.append(
+                    train_step(network, optimizer, config, select(train, rows))
+                )
+                sizes.append(len(rows))
+            return network, float(np.dot(torch.stack(losses).numpy(), sizes) / num_rows)
+
+        result = run_training_loop(
+            network,
+            train_epoch,
+            lambda network: accuracy(network, config, validation),
+            options,
+            snapshot=copy.deepcopy,
+            name=name,
+        )
+    return RNNClassifier(config=config, network=result.state), result.history.to_dict()
