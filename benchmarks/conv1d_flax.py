@@ -26,14 +26,13 @@ import platform
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import psutil
+from _harness import run_measured
 
-from agnews_pipeline.sandbox import KEDRO, PROJECT_ROOT, copy_project
+from agnews_pipeline.sandbox import KEDRO, PROJECT_ROOT, copy_project, latest
 
 FAMILY = "conv1d_flax"
 APPROACHES = ("conv1d_single", "conv1d_double")
@@ -41,42 +40,6 @@ RESULTS_DIR = PROJECT_ROOT / "benchmarks" / "results"
 TUTORIAL_SECONDS_PER_EPOCH = 70.0
 TARGET_SECONDS_PER_EPOCH = 40.0
 SYNTHETIC_ROWS, SYNTHETIC_TOKENS, SYNTHETIC_VOCABULARY = 114_000, 50, 65_000
-
-
-def _run_measured(
-    command: list[str], cwd: Path, env: dict[str, str]
-) -> tuple[float, float, str]:
-    """Run ``command``; return wall seconds, peak RSS (MiB) of its tree and its stdout."""
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        command,
-        cwd=cwd,
-        env={**os.environ, **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    peak = 0.0
-    watched = psutil.Process(process.pid)
-
-    def watch() -> None:
-        nonlocal peak
-        while process.poll() is None:
-            try:
-                tree = [watched, *watched.children(recursive=True)]
-                peak = max(peak, sum(p.memory_info().rss for p in tree) / 2**20)
-            except psutil.Error:
-                pass
-            time.sleep(0.05)
-
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
-    stdout, stderr = process.communicate()
-    watcher.join()
-    seconds = time.perf_counter() - started
-    if process.returncode != 0:
-        sys.exit(f"{' '.join(command)} failed:\n{stderr[-5000:]}")
-    return seconds, peak, stdout
 
 
 def _steady(seconds: list[float]) -> float:
@@ -138,7 +101,7 @@ def _synthetic_rows(epochs: int) -> list[tuple[str, dict, float]]:
     for approach in APPROACHES:
         command = [sys.executable, __file__, "--synthetic-worker", approach]
         command += ["--synthetic-epochs", str(epochs)]
-        _, peak, stdout = _run_measured(command, PROJECT_ROOT, {})
+        _, peak, stdout = run_measured(command, PROJECT_ROOT, {})
         rows.append((approach, json.loads(stdout.strip().splitlines()[-1]), peak))
     return rows
 
@@ -179,7 +142,7 @@ def main() -> None:  # noqa: PLR0915 - one linear script
         project = copy_project(Path(scratch) / "project")
         data_dir = project / ("data/full" if args.data == "full" else "data")
         run = [KEDRO, "run", *kedro_env, f"--pipelines={FAMILY}"]
-        total_seconds, total_peak, _ = _run_measured(run, project, env)
+        total_seconds, total_peak, _ = run_measured(run, project, env)
         features = data_dir / "04_feature/text_features/keras_50/train.npz"
         with np.load(features) as archive:
             train_rows = len(archive["labels"])
@@ -189,11 +152,11 @@ def main() -> None:  # noqa: PLR0915 - one linear script
                 subprocess.run(
                     ["rm", "-rf", str(data_dir / layer / FAMILY / approach)], check=True
                 )
-            _, peak, _ = _run_measured(
+            _, peak, _ = run_measured(
                 [*run, f"--namespaces={FAMILY}.{approach}"], project, env
             )
             metrics = json.loads(
-                (
+                latest(
                     data_dir / "08_reporting" / FAMILY / approach / "metrics.json"
                 ).read_text()
             )

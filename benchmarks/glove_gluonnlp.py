@@ -25,58 +25,19 @@ import json
 import os
 import platform
 import shutil
-import subprocess
 import sys
 import tempfile
-import threading
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-import psutil
+from _harness import run_measured
 
-from agnews_pipeline.sandbox import KEDRO, PROJECT_ROOT, copy_project
+from agnews_pipeline.sandbox import KEDRO, PROJECT_ROOT, copy_project, latest
 
 FAMILY = "glove_gluonnlp"
 APPROACHES = ("flatten_840b", "mean_840b", "sum_840b", "flatten_42b")
 RESULTS_DIR = PROJECT_ROOT / "benchmarks" / "results"
-
-
-def _run_measured(
-    project: Path, args: list[str], env: dict[str, str]
-) -> tuple[float, float]:
-    """Run ``kedro`` with ``args``; return wall seconds and peak RSS (MiB) of its tree."""
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        [KEDRO, *args],
-        cwd=project,
-        env={**os.environ, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    peak = 0.0
-    watched = psutil.Process(process.pid)
-
-    def watch() -> None:
-        nonlocal peak
-        while process.poll() is None:
-            try:
-                tree = [watched, *watched.children(recursive=True)]
-                peak = max(peak, sum(p.memory_info().rss for p in tree) / 2**20)
-            except psutil.Error:
-                pass
-            time.sleep(0.05)
-
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
-    _, stderr = process.communicate()
-    watcher.join()
-    seconds = time.perf_counter() - started
-    if process.returncode != 0:
-        sys.exit(f"kedro {' '.join(args)} failed:\n{stderr[-5000:]}")
-    return seconds, peak
 
 
 def _row(approach: str, metrics: dict, train_rows: int, peak: float) -> str:
@@ -137,8 +98,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="agnews-bench-") as scratch:
         project = copy_project(Path(scratch) / "project")
         data_dir = project / ("data/full" if args.data == "full" else "data")
-        total_seconds, total_peak = _run_measured(
-            project, ["run", *kedro_env, f"--pipelines={FAMILY}", *overrides], env
+        total_seconds, total_peak, _ = run_measured(
+            [KEDRO, "run", *kedro_env, f"--pipelines={FAMILY}", *overrides], project, env
         )
         with np.load(
             data_dir / "04_feature/text_features/word_regex_50/train.npz"
@@ -148,19 +109,20 @@ def main() -> None:
         for approach in APPROACHES:
             for layer in ("06_models", "07_model_output", "08_reporting"):
                 shutil.rmtree(data_dir / layer / FAMILY / approach, ignore_errors=True)
-            _, peak = _run_measured(
-                project,
+            _, peak, _ = run_measured(
                 [
+                    KEDRO,
                     "run",
                     *kedro_env,
                     f"--pipelines={FAMILY}",
                     f"--namespaces={FAMILY}.{approach}",
                     *overrides,
                 ],
+                project,
                 env,
             )
             metrics = json.loads(
-                (
+                latest(
                     data_dir / "08_reporting" / FAMILY / approach / "metrics.json"
                 ).read_text()
             )

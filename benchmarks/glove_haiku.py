@@ -20,52 +20,16 @@ import platform
 import subprocess
 import sys
 import tempfile
-import threading
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import psutil
+from _harness import run_measured
 
-from agnews_pipeline.sandbox import KEDRO, PROJECT_ROOT, copy_project
+from agnews_pipeline.sandbox import KEDRO, PROJECT_ROOT, copy_project, latest
 
 FAMILY = "glove_haiku"
 APPROACHES = ("flatten", "mean", "sum")
 RESULTS_DIR = PROJECT_ROOT / "benchmarks" / "results"
-
-
-def _run_measured(project: Path, args: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """Run ``kedro`` with ``args``; return wall seconds and peak RSS (MiB) of its tree."""
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        [KEDRO, *args],
-        cwd=project,
-        env={**os.environ, **env},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    peak = 0.0
-    watched = psutil.Process(process.pid)
-
-    def watch() -> None:
-        nonlocal peak
-        while process.poll() is None:
-            try:
-                tree = [watched, *watched.children(recursive=True)]
-                peak = max(peak, sum(p.memory_info().rss for p in tree) / 2**20)
-            except psutil.Error:
-                pass
-            time.sleep(0.05)
-
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
-    _, stderr = process.communicate()
-    watcher.join()
-    seconds = time.perf_counter() - started
-    if process.returncode != 0:
-        sys.exit(f"kedro {' '.join(args)} failed:\n{stderr[-5000:]}")
-    return seconds, peak
 
 
 def main() -> None:
@@ -90,20 +54,26 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="agnews-bench-") as scratch:
         project = copy_project(Path(scratch) / "project")
         data_dir = project / ("data/full" if args.data == "full" else "data")
-        total_seconds, total_peak = _run_measured(
-            project, ["run", *kedro_env, f"--pipelines={FAMILY}"], env
+        total_seconds, total_peak, _ = run_measured(
+            [KEDRO, "run", *kedro_env, f"--pipelines={FAMILY}"], project, env
         )
         rows = []
         for approach in APPROACHES:
             for layer in ("06_models", "07_model_output", "08_reporting"):
                 subprocess.run(["rm", "-rf", str(data_dir / layer / FAMILY / approach)], check=True)
-            _, peak = _run_measured(
+            _, peak, _ = run_measured(
+                [
+                    KEDRO,
+                    "run",
+                    *kedro_env,
+                    f"--pipelines={FAMILY}",
+                    f"--namespaces={FAMILY}.{approach}",
+                ],
                 project,
-                ["run", *kedro_env, f"--pipelines={FAMILY}", f"--namespaces={FAMILY}.{approach}"],
                 env,
             )
             metrics = json.loads(
-                (data_dir / "08_reporting" / FAMILY / approach / "metrics.json").read_text()
+                latest(data_dir / "08_reporting" / FAMILY / approach / "metrics.json").read_text()
             )
             coverage = json.loads(
                 (data_dir / "04_feature/glove/keras_6b_50d/coverage.json").read_text()

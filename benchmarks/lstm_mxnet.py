@@ -29,18 +29,16 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-import psutil
+from _harness import run_measured
 
-from agnews_pipeline.sandbox import KEDRO, PROJECT_ROOT, copy_project
+from agnews_pipeline.sandbox import KEDRO, PROJECT_ROOT, copy_project, latest
 
 FAMILY = "lstm_mxnet"
 APPROACHES = {
@@ -55,42 +53,6 @@ BIDIRECTIONAL = ("bilstm", "bilstm_3layer")
 SYNTHETIC = ("bilstm_3layer", "lstm_50")
 RESULTS_DIR = PROJECT_ROOT / "benchmarks" / "results"
 TUTORIAL_EPOCH_SECONDS = {"bilstm_3layer": 5.8 * 60}
-
-
-def _run_measured(
-    command: list[str], cwd: Path, env: dict[str, str]
-) -> tuple[float, float, str]:
-    """Run ``command``; return wall seconds, peak RSS (MiB) of its tree, and stdout."""
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        command,
-        cwd=cwd,
-        env={**os.environ, **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    peak = 0.0
-    watched = psutil.Process(process.pid)
-
-    def watch() -> None:
-        nonlocal peak
-        while process.poll() is None:
-            try:
-                tree = [watched, *watched.children(recursive=True)]
-                peak = max(peak, sum(p.memory_info().rss for p in tree) / 2**20)
-            except psutil.Error:
-                pass
-            time.sleep(0.05)
-
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
-    stdout, stderr = process.communicate()
-    watcher.join()
-    seconds = time.perf_counter() - started
-    if process.returncode != 0:
-        sys.exit(f"{' '.join(command)} failed:\n{stderr[-5000:]}")
-    return seconds, peak, stdout
 
 
 def _synthetic_epoch(approach: str) -> None:
@@ -156,7 +118,7 @@ def _approach_runs(
             overrides = [f"{FAMILY}.{approach}.model.readout={readout}"]
             if epochs is not None:
                 overrides.append(f"{FAMILY}.{approach}.training.epochs={epochs}")
-            seconds, peak, _ = _run_measured(
+            seconds, peak, _ = run_measured(
                 [
                     KEDRO,
                     "run",
@@ -170,7 +132,7 @@ def _approach_runs(
                 env,
             )
             reporting = data_dir / "08_reporting" / FAMILY / approach
-            metrics = json.loads((reporting / "metrics.json").read_text())
+            metrics = json.loads(latest(reporting / "metrics.json").read_text())
             rows.append(
                 {
                     "approach": approach,
@@ -194,7 +156,7 @@ def _synthetic_runs(thread_settings: list[str]) -> list[dict]:
     for threads in thread_settings:
         env = {} if threads == "default" else {"OMP_NUM_THREADS": threads}
         for approach in SYNTHETIC:
-            seconds, peak, stdout = _run_measured(
+            seconds, peak, stdout = run_measured(
                 [sys.executable, __file__, "--synthetic-only", approach],
                 PROJECT_ROOT,
                 env,
@@ -298,7 +260,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="agnews-bench-") as scratch:
         project = copy_project(Path(scratch) / "project")
         data_dir = project / ("data/full" if args.data == "full" else "data")
-        shared_seconds, _, _ = _run_measured(
+        shared_seconds, _, _ = run_measured(
             [KEDRO, "run", *kedro_env, "--pipelines=text_features"], project, env
         )
         rows = _approach_runs(project, data_dir, kedro_env, env, args.epochs)

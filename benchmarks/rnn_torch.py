@@ -26,18 +26,16 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-import psutil
+from _harness import run_measured
 
-from agnews_pipeline.sandbox import KEDRO, PROJECT_ROOT, copy_project
+from agnews_pipeline.sandbox import KEDRO, PROJECT_ROOT, copy_project, latest
 
 FAMILY = "rnn_torch"
 APPROACHES = {
@@ -54,45 +52,6 @@ SETTINGS = {
 SYNTHETIC = ("rnn_50", "birnn_3layer")
 SYNTHETIC_ROWS, SYNTHETIC_TOKENS, SYNTHETIC_VOCABULARY = 114_000, 50, 65_000
 RESULTS_DIR = PROJECT_ROOT / "benchmarks" / "results"
-
-
-def _run_measured(
-    command: list[str], cwd: Path, env: dict[str, str], drop: str | None = None
-) -> tuple[float, float, str]:
-    """Run ``command`` with ``env`` added (and ``drop`` removed) from the environment;
-    return wall seconds, peak RSS (MiB) of its process tree, and stdout.
-    """
-    environment = {key: value for key, value in os.environ.items() if key != drop}
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        command,
-        cwd=cwd,
-        env={**environment, **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    peak = 0.0
-    watched = psutil.Process(process.pid)
-
-    def watch() -> None:
-        nonlocal peak
-        while process.poll() is None:
-            try:
-                tree = [watched, *watched.children(recursive=True)]
-                peak = max(peak, sum(p.memory_info().rss for p in tree) / 2**20)
-            except psutil.Error:
-                pass
-            time.sleep(0.05)
-
-    watcher = threading.Thread(target=watch, daemon=True)
-    watcher.start()
-    stdout, stderr = process.communicate()
-    watcher.join()
-    seconds = time.perf_counter() - started
-    if process.returncode != 0:
-        sys.exit(f"{' '.join(command)} failed:\n{stderr[-5000:]}")
-    return seconds, peak, stdout
 
 
 def _synthetic_epoch(approach: str) -> None:
@@ -160,7 +119,7 @@ def _approach_runs(
             overrides = [f"{FAMILY}.{approach}.model.{k}={v}" for k, v in model.items()]
             if epochs is not None:
                 overrides.append(f"{FAMILY}.{approach}.training.epochs={epochs}")
-            seconds, peak, _ = _run_measured(
+            seconds, peak, _ = run_measured(
                 [
                     KEDRO,
                     "run",
@@ -174,7 +133,7 @@ def _approach_runs(
                 env,
             )
             reporting = data_dir / "08_reporting" / FAMILY / approach
-            metrics = json.loads((reporting / "metrics.json").read_text())
+            metrics = json.loads(latest(reporting / "metrics.json").read_text())
             results.setdefault(approach, {})[setting] = {
                 "metrics": metrics,
                 "train_rows": train_rows,
@@ -198,7 +157,7 @@ def _synthetic_runs() -> list[dict]:
         runs.append((SYNTHETIC[0], "OMP_NUM_THREADS"))
     rows = []
     for approach, drop in runs:
-        seconds, peak, stdout = _run_measured(
+        seconds, peak, stdout = run_measured(
             [sys.executable, __file__, "--synthetic-only", approach],
             PROJECT_ROOT,
             {},
@@ -297,7 +256,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="agnews-bench-") as scratch:
         project = copy_project(Path(scratch) / "project")
         data_dir = project / ("data/full" if args.data == "full" else "data")
-        shared_seconds, _, _ = _run_measured(
+        shared_seconds, _, _ = run_measured(
             [KEDRO, "run", *kedro_env, "--pipelines=text_features"], project, env
         )
         results = _approach_runs(project, data_dir, kedro_env, env, args.epochs)

@@ -6,10 +6,45 @@ from pathlib import Path
 
 import pytest
 
-from agnews_pipeline.sandbox import copy_project
+from agnews_pipeline.sandbox import copy_project, run_kedro
+
+# `kedro run` of every pipeline in a few minutes: two epochs per approach and a
+# smaller LIME sample. The numbers are not the point; the artifacts are.
+QUICK_EPOCHS = 2
+QUICK_LIME_SAMPLES = 100
+
+
+def quick_params() -> str:
+    """The ``--params`` value that makes every approach train briefly."""
+    from agnews_pipeline.pipelines.reporting.pipeline import (  # noqa: PLC0415
+        BASELINES,
+        FAMILY_APPROACHES,
+    )
+
+    return ",".join(
+        f"{family}.{approach}.{key}"
+        for family, approaches in FAMILY_APPROACHES.items()
+        if family != BASELINES
+        for approach in approaches
+        for key in (
+            f"training.epochs={QUICK_EPOCHS}",
+            f"explanation.num_samples={QUICK_LIME_SAMPLES}",
+        )
+    )
 
 
 @pytest.fixture(scope="session")
 def project_copy(tmp_path_factory) -> Path:
     """A fresh copy of the project, shared by the end-to-end tests of a session."""
     return copy_project(tmp_path_factory.mktemp("project"))
+
+
+@pytest.fixture(scope="session")
+def default_run(tmp_path_factory) -> Path:
+    """A project copy where `kedro run` (every pipeline, then the report) has finished."""
+    project = copy_project(tmp_path_factory.mktemp("default_run") / "project")
+    result = run_kedro(
+        project, "run", "--params", quick_params(), env={"OMP_NUM_THREADS": "1"}
+    )
+    assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-6000:]
+    return project

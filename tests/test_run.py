@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from agnews_pipeline.sandbox import PROJECT_ROOT, copy_project, run_kedro
+from agnews_pipeline.sandbox import PROJECT_ROOT, copy_project, latest, run_kedro
 
 APPROACHES = ("flatten", "mean", "sum")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -31,7 +31,7 @@ def _assert_ok(result) -> None:
 def _assert_approach_outputs(data_dir: Path, test_rows: int) -> None:
     for approach in APPROACHES:
         reporting = data_dir / "08_reporting" / "glove_haiku" / approach
-        metrics = json.loads((reporting / "metrics.json").read_text())
+        metrics = json.loads(latest(reporting / "metrics.json").read_text())
         for key in (
             "test_accuracy",
             "validation_accuracy",
@@ -47,8 +47,8 @@ def _assert_approach_outputs(data_dir: Path, test_rows: int) -> None:
         assert metrics["test_accuracy"] == pytest.approx(trace / test_rows)
         assert metrics["epochs"] == 8
         for picture in ("confusion_matrix.png", "lime_explanation.png"):
-            assert (reporting / picture).read_bytes().startswith(PNG_MAGIC)
-        assert "lime" in (reporting / "lime_explanation.html").read_text().lower()
+            assert latest(reporting / picture).read_bytes().startswith(PNG_MAGIC)
+        assert "lime" in latest(reporting / "lime_explanation.html").read_text().lower()
         predictions = pd.read_parquet(
             data_dir / "07_model_output" / "glove_haiku" / approach / "test_predictions.parquet"
         )
@@ -69,7 +69,7 @@ def test_glove_haiku_runs_from_raw_csv_to_reports(sample_run):
     project, _ = sample_run
     _assert_approach_outputs(project / "data", test_rows=1600)
     metrics = json.loads(
-        (project / "data/08_reporting/glove_haiku/mean/metrics.json").read_text()
+        latest(project / "data/08_reporting/glove_haiku/mean/metrics.json").read_text()
     )
     # Four balanced classes: chance is 25 %; frozen mean GloVe is far better.
     assert metrics["test_accuracy"] > 0.6
@@ -94,7 +94,7 @@ def test_second_run_with_only_missing_outputs_skips_every_node(sample_run):
 def test_only_missing_outputs_retrains_just_the_approach_whose_outputs_are_gone(sample_run):
     project, _ = sample_run
     metrics_file = project / "data/08_reporting/glove_haiku/sum/metrics.json"
-    first = json.loads(metrics_file.read_text())
+    first = json.loads(latest(metrics_file).read_text())
     for layer in ("06_models", "07_model_output", "08_reporting"):
         shutil.rmtree(project / "data" / layer / "glove_haiku" / "sum")
     result = run_kedro(project, "run", "--pipelines=glove_haiku", "--only-missing-outputs")
@@ -104,7 +104,7 @@ def test_only_missing_outputs_retrains_just_the_approach_whose_outputs_are_gone(
     assert all(name.startswith("glove_haiku.sum.") for name in completed), completed
     assert "glove_haiku.sum.train_model_node" in completed
     # Same seed, same machine: the retrained approach reports the same numbers.
-    again = json.loads(metrics_file.read_text())
+    again = json.loads(latest(metrics_file).read_text())
     for key in ("test_accuracy", "validation_accuracy", "confusion_matrix"):
         assert again[key] == first[key], key
     assert again["history"]["train_loss"] == first["history"]["train_loss"]
@@ -121,7 +121,7 @@ def test_kedro_viz_build_writes_the_graph(sample_run):
     )
     assert {"raw", "primary", "feature", "models", "reporting"} <= set(graph["layers"])
     pipelines = {pipeline["id"] for pipeline in graph["pipelines"]}
-    assert {"__default__", "glove_haiku", "ingestion", "text_features", "glove"} <= pipelines
+    assert {"__default__", "glove_haiku", "ingestion", "text_features", "glove", "reporting"} <= pipelines
 
 
 def _full_format_folder(folder: Path) -> dict[str, str]:
@@ -172,3 +172,29 @@ def test_full_environment_without_the_files_says_where_and_how(tmp_path):
     assert found, output[-3000:]
     assert f"looked for it at '{missing / found.group(1)}.csv'" in output
     assert "Set AGNEWS_DATA_DIR" in output
+
+
+def test_reporting_alone_lists_untrained_approaches_as_missing(sample_run):
+    project, _ = sample_run
+    result = run_kedro(project, "run", "--pipelines=reporting")
+    _assert_ok(result)
+    ran = set(re.findall(r"Completed node: (\S+)", _output(result)))
+    assert not any("train_model_node" in name for name in ran), ran
+    table = pd.read_csv(latest(project / "data/08_reporting/results.csv"))
+    status = dict(zip(table["family"] + "." + table["approach"], table["status"], strict=True))
+    assert len(status) == 22
+    trained = {name for name, value in status.items() if value == "trained"}
+    assert trained == {
+        "glove_haiku.flatten",
+        "glove_haiku.mean",
+        "glove_haiku.sum",
+        "baselines.tfidf_logreg",
+        "baselines.fasttext",
+    }
+    missing = table[table["status"] == "missing"]
+    assert len(missing) == 17
+    assert set(missing["note"]) == {"not trained yet"}
+    assert missing["reference_accuracy"].notna().all()
+    markdown = latest(project / "data/08_reporting/results.md").read_text()
+    assert "5 of 22 approaches have results" in markdown
+    assert "- rnn_torch.rnn_25: missing (not trained yet)" in markdown

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -24,6 +25,44 @@ class TokenClassifier(Protocol):
     def predict_proba(self, token_ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """Return class probabilities, shape ``(N, 4)``, for ``(N, T)`` token ids."""
         ...
+
+    def parameter_summary(self) -> dict[str, int | bool]:
+        """Return :func:`summarize_parameters` of the model's own parameters."""
+        ...
+
+
+def summarize_parameters(
+    shapes: Mapping[str, tuple[int, ...]],
+    *,
+    embedding: str,
+    frozen: Collection[str] = (),
+) -> dict[str, int | bool]:
+    """Count a model's parameters the same way for every backend.
+
+    Args:
+        shapes: Every parameter array's shape, by name.
+        embedding: Name of the ``(V, d)`` embedding matrix among ``shapes``.
+        frozen: Names of the arrays training never updates (a GloVe matrix).
+
+    Returns:
+        ``parameters`` and ``trainable_parameters`` (scalars counted),
+        ``embedding_dimension`` (d) and ``embedding_trainable``.
+
+    Raises:
+        KeyError: If ``embedding`` or a ``frozen`` name is not among ``shapes``.
+    """
+    for name in (embedding, *frozen):
+        if name not in shapes:
+            raise KeyError(f"no parameter {name!r}; the model has {sorted(shapes)}")
+    sizes = {name: int(np.prod(shape, dtype=np.int64)) for name, shape in shapes.items()}
+    return {
+        "parameters": sum(sizes.values()),
+        "trainable_parameters": sum(
+            size for name, size in sizes.items() if name not in frozen
+        ),
+        "embedding_dimension": int(shapes[embedding][-1]),
+        "embedding_trainable": embedding not in frozen,
+    }
 
 
 def predict_in_batches(

@@ -1,33 +1,104 @@
-"""Project hooks."""
+"""Project hooks: each node's wall time and peak memory, logged and kept in the catalog."""
 
 from __future__ import annotations
 
 import logging
+import re
 import resource
 import time
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from kedro.framework.hooks import hook_impl
-from kedro.pipeline import Node
+from kedro.pipeline import Node, Pipeline
 
 logger = logging.getLogger(__name__)
 
+NODE_RESOURCES = "node_resources"
+_PROC_SELF = Path("/proc/self")
+
+
+def reset_peak_memory() -> bool:
+    """Reset the process's resident-memory high-water mark (Linux ``clear_refs``).
+
+    Returns:
+        Whether the mark was reset; without it the peak is the process's so far.
+    """
+    try:
+        (_PROC_SELF / "clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def peak_memory_mib() -> float:
+    """The resident-memory high-water mark in MiB (since the last reset, on Linux)."""
+    try:
+        status = (_PROC_SELF / "status").read_text()
+    except OSError:
+        status = ""
+    found = re.search(r"^VmHWM:\s+(\d+) kB", status, flags=re.MULTILINE)
+    if found:
+        return int(found.group(1)) / 1024
+    # ru_maxrss is in KiB on Linux and never resets: the process's peak so far.
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
 
 class NodeResourceHooks:
-    """Logs each node's wall time and the process's peak resident memory after it."""
+    """Measures every node's wall time and peak resident memory.
+
+    Each measurement is logged and merged into the ``node_resources`` catalog
+    dataset (the latest record per node name, kept across runs), which the
+    ``reporting`` pipeline turns into the run report. Peak memory is per node
+    where Linux lets the high-water mark be reset, else the process's peak so far.
+    Records are saved after every node, so a failed run keeps what it measured.
+    """
 
     def __init__(self) -> None:
+        self._catalog: Any = None
+        self._run_id: str | None = None
         self._started: dict[str, float] = {}
+        self._records: dict[str, dict[str, Any]] | None = None
+        self._per_node = False
+
+    @hook_impl
+    def before_pipeline_run(
+        self, run_params: dict[str, Any], pipeline: Pipeline, catalog: Any
+    ) -> None:
+        """Keep the catalog and the run id for the records."""
+        self._catalog = catalog if NODE_RESOURCES in catalog else None
+        self._run_id = run_params.get("run_id") or run_params.get("session_id")
+        self._records = None
 
     @hook_impl
     def before_node_run(self, node: Node) -> None:
-        """Remember when the node started."""
+        """Reset the memory high-water mark and start the node's clock."""
+        self._per_node = reset_peak_memory()
         self._started[node.name] = time.perf_counter()
 
     @hook_impl
-    def after_node_run(self, node: Node, outputs: dict[str, Any]) -> None:
-        """Log the node's seconds and the peak memory so far."""
+    def after_node_run(self, node: Node) -> None:
+        """Log the node's seconds and peak memory and save them with the others."""
         seconds = time.perf_counter() - self._started.pop(node.name, time.perf_counter())
-        # ru_maxrss is in KiB on Linux: the process's high-water mark so far.
-        peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        logger.info("%s took %.2f s (process peak memory %.0f MiB)", node.name, seconds, peak_mib)
+        peak = peak_memory_mib()
+        logger.info(
+            "%s took %.2f s, peak memory %.0f MiB%s",
+            node.name,
+            seconds,
+            peak,
+            "" if self._per_node else " (process peak so far)",
+        )
+        if self._catalog is None:
+            return
+        if self._records is None:
+            saved = self._catalog.load(NODE_RESOURCES) or {}
+            self._records = dict(saved.get("nodes", {}))
+        self._records[node.name] = {
+            "seconds": round(seconds, 3),
+            "peak_memory_mib": round(peak, 1),
+            "peak_memory_scope": "node" if self._per_node else "process",
+            "run_id": self._run_id,
+            "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+        self._catalog.save(NODE_RESOURCES, {"nodes": dict(sorted(self._records.items()))})

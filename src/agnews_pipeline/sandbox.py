@@ -39,6 +39,19 @@ def copy_project(destination: Path) -> Path:
     return destination
 
 
+def latest(path: Path) -> Path:
+    """The newest file of a versioned dataset (``path/<version>/<name>``), else ``path``.
+
+    Kedro's version strings are UTC timestamps, so they sort in time order.
+    """
+    if not path.is_dir():
+        return path
+    versions = sorted(child for child in path.iterdir() if (child / path.name).is_file())
+    if not versions:
+        raise FileNotFoundError(f"no saved version under '{path}'")
+    return versions[-1] / path.name
+
+
 def run_kedro(
     project: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 1800
 ) -> subprocess.CompletedProcess[str]:

@@ -13,7 +13,7 @@ from kedro_datasets.matplotlib import MatplotlibDataset
 from kedro_datasets.pandas import ParquetDataset
 from matplotlib.figure import Figure
 
-from agnews_pipeline.classifier import CLASS_NAMES
+from agnews_pipeline.classifier import CLASS_NAMES, summarize_parameters
 from agnews_pipeline.pipelines.evaluation import create_pipeline, create_template
 from agnews_pipeline.pipelines.evaluation.nodes import (
     evaluate_predictions,
@@ -45,6 +45,20 @@ class FirstTokenClassifier:
         probabilities[np.arange(len(token_ids)), token_ids[:, 0] % 4] = 0.7
         return probabilities
 
+    def parameter_summary(self) -> dict:
+        return summarize_parameters(
+            {"embedding": (10, 3), "dense": (3, 4), "bias": (4,)},
+            embedding="embedding",
+            frozen={"embedding"},
+        )
+
+
+VOCABULARY = {
+    "tokenizer": "keras",
+    "unknown_token": "<unk>",
+    "tokens": ["", "<unk>", "a", "b"],
+}
+
 
 def features(labels: list[int], predicted: list[int]) -> dict[str, np.ndarray]:
     token_ids = np.ones((len(labels), 3), dtype=np.int32)
@@ -75,8 +89,10 @@ def metrics(history) -> dict:
         predictions,
         model,
         features(VALIDATION_LABELS, VALIDATION_PREDICTED),
-        history,
+        {**history, "embedding": {"glove": "glove.6B.50d", "token_coverage": 0.75}},
         {"test_accuracy": 0.5, "glove": "840B.300d"},
+        vocabulary=VOCABULARY,
+        max_tokens=3,
     )
 
 
@@ -171,7 +187,10 @@ def test_training_summary_and_reference(metrics, history):
     assert metrics["best_epoch"] == 2
     assert metrics["train_seconds"] == 6.0
     assert metrics["seconds_per_epoch"] == 2.0
-    assert metrics["history"] == history
+    assert metrics["history"] == {
+        **history,
+        "embedding": {"glove": "glove.6B.50d", "token_coverage": 0.75},
+    }
     assert metrics["reference_test_accuracy"] == 0.5
     assert metrics["difference_from_reference"] == 0.125
     assert metrics["reference"] == {"test_accuracy": 0.5, "glove": "840B.300d"}
@@ -181,10 +200,38 @@ def test_no_reference_accuracy_gives_none(history):
     model = FirstTokenClassifier()
     predictions = predict_test_split(model, features(TEST_LABELS, TEST_PREDICTED))
     metrics = evaluate_predictions(
-        predictions, model, features([0], [0]), history, {"glove": "6B.50d"}
+        predictions, model, features([0], [0]), history, {"glove": "6B.50d"},
+        vocabulary=VOCABULARY,
+        max_tokens=3,
     )
     assert metrics["reference_test_accuracy"] is None
     assert metrics["difference_from_reference"] is None
+
+
+def test_metrics_describe_the_input_and_the_model(metrics):
+    assert metrics["tokenizer"] == "keras"
+    assert metrics["vocabulary_size"] == 4
+    assert metrics["max_tokens"] == 3
+    assert metrics["model"] == {
+        "parameters": 30 + 12 + 4,
+        "trainable_parameters": 16,
+        "embedding_dimension": 3,
+        "embedding_trainable": False,
+    }
+    assert metrics["embedding"] == {
+        "trainable": False,
+        "dimension": 3,
+        "glove": "glove.6B.50d",
+        "requested_glove": "glove.6B.50d",
+        "fallback": False,
+        "token_coverage": 0.75,
+        "vocabulary_coverage": None,
+    }
+
+
+def test_parameter_summary_names_a_missing_embedding():
+    with pytest.raises(KeyError, match="no parameter 'embed'"):
+        summarize_parameters({"embedding": (2, 2)}, embedding="embed")
 
 
 def test_metrics_are_plain_json(metrics):
@@ -225,7 +272,9 @@ def test_namespaced_template_runs_with_real_datasets(tmp_path, history):
     assert pipeline.inputs() == {
         "fam.appr.trained_model",
         "fam.appr.training_history",
+        "fam.appr.vocabulary",
         "params:fam.appr.reference",
+        "params:fam.appr.max_tokens",
         "keras_50_test_features",
         "keras_50_validation_features",
     }
@@ -234,6 +283,8 @@ def test_namespaced_template_runs_with_real_datasets(tmp_path, history):
             "fam.appr.trained_model": MemoryDataset(FirstTokenClassifier()),
             "fam.appr.training_history": MemoryDataset(history),
             "params:fam.appr.reference": MemoryDataset({"test_accuracy": 0.6}),
+            "fam.appr.vocabulary": MemoryDataset(VOCABULARY),
+            "params:fam.appr.max_tokens": MemoryDataset(3),
             "keras_50_test_features": MemoryDataset(
                 features(TEST_LABELS, TEST_PREDICTED)
             ),

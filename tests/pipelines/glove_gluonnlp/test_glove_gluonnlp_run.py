@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from agnews_pipeline.sandbox import copy_project, run_kedro
+from agnews_pipeline.sandbox import copy_project, latest, run_kedro
 
 FAMILY = "glove_gluonnlp"
 APPROACHES = ("flatten_840b", "mean_840b", "sum_840b", "flatten_42b")
@@ -88,7 +88,7 @@ def test_every_approach_reports_metrics_pictures_predictions_and_a_model(family_
     data = project / "data"
     for approach in APPROACHES:
         reporting = data / "08_reporting" / FAMILY / approach
-        metrics = json.loads((reporting / "metrics.json").read_text())
+        metrics = json.loads(latest(reporting / "metrics.json").read_text())
         assert metrics["backend"] == "mxnet"
         assert metrics["epochs"] == EPOCHS
         assert metrics["reference_test_accuracy"] == REFERENCES[approach]
@@ -99,8 +99,8 @@ def test_every_approach_reports_metrics_pictures_predictions_and_a_model(family_
         )
         assert metrics["history"]["validated_on"] == "validation"
         for picture in ("confusion_matrix.png", "lime_explanation.png"):
-            assert (reporting / picture).read_bytes().startswith(PNG_MAGIC)
-        assert "lime" in (reporting / "lime_explanation.html").read_text().lower()
+            assert latest(reporting / picture).read_bytes().startswith(PNG_MAGIC)
+        assert "lime" in latest(reporting / "lime_explanation.html").read_text().lower()
         predictions = pd.read_parquet(
             data / "07_model_output" / FAMILY / approach / "test_predictions.parquet"
         )
@@ -110,7 +110,7 @@ def test_every_approach_reports_metrics_pictures_predictions_and_a_model(family_
         )
         assert len(versions) == 1 and (versions[0] / "model.zip").is_file()
     mean = json.loads(
-        (data / "08_reporting" / FAMILY / "mean_840b/metrics.json").read_text()
+        latest(data / "08_reporting" / FAMILY / "mean_840b/metrics.json").read_text()
     )
     # Four balanced classes: chance is 25 %; frozen mean GloVe does far better.
     assert mean["test_accuracy"] > 0.5
@@ -134,7 +134,7 @@ def test_absent_840b_falls_back_to_6b_and_says_so_everywhere(family_run):
     assert 0.8 < coverage["token_coverage"] <= 1
     for approach in ("flatten_840b", "mean_840b", "sum_840b"):
         metrics = json.loads(
-            (
+            latest(
                 project / "data/08_reporting" / FAMILY / approach / "metrics.json"
             ).read_text()
         )
@@ -157,7 +157,7 @@ def test_a_configured_42b_file_is_used_through_the_catalog(family_run):
     assert matrix.shape == (coverage["vocabulary_size"], 300)
     assert np.count_nonzero(matrix.any(axis=1)) == len(FORTY_TWO_B_WORDS)
     metrics = json.loads(
-        (
+        latest(
             project / "data/08_reporting" / FAMILY / "flatten_42b/metrics.json"
         ).read_text()
     )
@@ -167,7 +167,7 @@ def test_a_configured_42b_file_is_used_through_the_catalog(family_run):
 def test_retraining_one_approach_reproduces_its_numbers(family_run):
     project, env, _ = family_run
     metrics_file = project / "data/08_reporting" / FAMILY / "sum_840b/metrics.json"
-    first = json.loads(metrics_file.read_text())
+    first = json.loads(latest(metrics_file).read_text())
     for layer in ("06_models", "07_model_output", "08_reporting"):
         shutil.rmtree(project / "data" / layer / FAMILY / "sum_840b")
     result = run_kedro(
@@ -184,7 +184,7 @@ def test_retraining_one_approach_reproduces_its_numbers(family_run):
     assert completed and all(
         name.startswith(f"{FAMILY}.sum_840b.") for name in completed
     ), completed
-    again = json.loads(metrics_file.read_text())
+    again = json.loads(latest(metrics_file).read_text())
     for key in ("test_accuracy", "validation_accuracy", "confusion_matrix"):
         assert again[key] == first[key], key
     assert again["history"]["train_loss"] == first["history"]["train_loss"]

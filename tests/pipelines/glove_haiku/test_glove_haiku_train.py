@@ -248,12 +248,14 @@ def test_bad_inputs_fail_with_a_clear_message():
 
 
 def test_node_accepts_plain_dicts_and_returns_model_and_history():
+    coverage = {"glove": "glove.6B.50d", "dimension": 50, "token_coverage": 0.9}
     classifier, history = train_model(
         TRAIN,
         VALIDATION,
         GLOVE,
-        {"pooling": "sum", "hidden_units": 8},
-        {**OPTIONS.model_dump(), "epochs": 1},
+        coverage,
+        model_options={"pooling": "sum", "hidden_units": 8},
+        training_options={**OPTIONS.model_dump(), "epochs": 1},
     )
     assert isinstance(classifier, GloveHaikuClassifier)
     assert classifier.backend == "haiku"
@@ -264,8 +266,16 @@ def test_node_accepts_plain_dicts_and_returns_model_and_history():
         "validation_accuracy",
         "best_validation_accuracy",
     }
+    assert history["embedding"] == coverage
     with pytest.raises(ValueError, match="pooling"):
-        train_model(TRAIN, VALIDATION, GLOVE, {"pooling": "max"}, OPTIONS)
+        train_model(
+            TRAIN,
+            VALIDATION,
+            GLOVE,
+            coverage,
+            model_options={"pooling": "max"},
+            training_options=OPTIONS,
+        )
 
 
 SHARED_INPUTS = {
@@ -273,6 +283,7 @@ SHARED_INPUTS = {
     "keras_50_validation_features",
     "keras_50_test_features",
     "keras_6b_50d_glove_matrix",
+    "keras_6b_50d_glove_coverage",
     "keras_vocabulary",
     "ag_news_test",
     "params:text_features.keras_50.max_tokens",

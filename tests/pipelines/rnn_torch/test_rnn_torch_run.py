@@ -16,6 +16,7 @@ from agnews_pipeline.classifier import CLASS_NAMES
 from agnews_pipeline.datasets import NumpyDataset, TorchModelDataset
 from agnews_pipeline.pipelines.evaluation.nodes import probability_column
 from agnews_pipeline.pipelines.rnn_torch.pipeline import APPROACHES
+from agnews_pipeline.sandbox import copy_project, latest, run_kedro
 
 pytestmark = pytest.mark.slow
 
@@ -39,7 +40,6 @@ def _assert_ok(result) -> None:
 @pytest.fixture(scope="module")
 def sample_run(tmp_path_factory):
     """`kedro run --pipelines=rnn_torch` once on the bundled sample, few epochs."""
-    from agnews_pipeline.sandbox import copy_project, run_kedro  # noqa: PLC0415
 
     project = copy_project(tmp_path_factory.mktemp("rnn_torch") / "project")
     result = run_kedro(
@@ -51,7 +51,7 @@ def sample_run(tmp_path_factory):
 
 def _metrics(project: Path, approach: str) -> dict:
     path = project / "data/08_reporting/rnn_torch" / approach / "metrics.json"
-    return json.loads(path.read_text())
+    return json.loads(latest(path).read_text())
 
 
 def test_every_approach_runs_from_raw_csv_to_reports(sample_run):
@@ -71,8 +71,8 @@ def test_every_approach_runs_from_raw_csv_to_reports(sample_run):
         assert metrics["reference"]["readout"] == "last_position"
         reporting = data / "08_reporting/rnn_torch" / approach
         for picture in ("confusion_matrix.png", "lime_explanation.png"):
-            assert (reporting / picture).read_bytes().startswith(PNG_MAGIC)
-        assert "lime" in (reporting / "lime_explanation.html").read_text().lower()
+            assert latest(reporting / picture).read_bytes().startswith(PNG_MAGIC)
+        assert "lime" in latest(reporting / "lime_explanation.html").read_text().lower()
         versions = list(
             (data / "06_models/rnn_torch" / approach / "model.pt").iterdir()
         )
@@ -103,8 +103,6 @@ def test_saved_model_reproduces_the_saved_predictions(sample_run, approach, toke
 
 
 def test_same_seed_gives_identical_metrics_on_a_rerun(sample_run):
-    from agnews_pipeline.sandbox import run_kedro  # noqa: PLC0415
-
     project, _ = sample_run
     first = _metrics(project, "rnn_25")
     for layer in ("06_models", "07_model_output", "08_reporting"):

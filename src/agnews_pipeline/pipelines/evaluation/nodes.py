@@ -120,12 +120,52 @@ def _confusion(labels: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:
     }
 
 
+def classification_metrics(labels: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:
+    """Score predicted classes against true ones: accuracy, per-class report, confusion.
+
+    Args:
+        labels: True class indices.
+        predicted: Predicted class indices, same length.
+
+    Returns:
+        ``test_accuracy``, ``test_examples``, ``classification_report`` (scikit-learn's,
+        as a dict) and ``confusion_matrix`` (``labels``, ``counts``, ``normalized``).
+
+    Raises:
+        ValueError: If there is nothing to score.
+    """
+    # Imported here, not at the top: every kedro command imports the pipelines
+    # (find_pipelines, kedro viz build) and scikit-learn adds about a second.
+    from sklearn.metrics import classification_report  # noqa: PLC0415
+
+    if len(labels) == 0:
+        raise ValueError("No test predictions to evaluate: the test split is empty")
+    return _to_builtin(
+        {
+            "test_accuracy": _accuracy(labels, predicted),
+            "test_examples": len(labels),
+            "classification_report": classification_report(
+                labels,
+                predicted,
+                labels=list(range(len(CLASS_NAMES))),
+                target_names=list(CLASS_NAMES),
+                output_dict=True,
+                zero_division=0,
+            ),
+            "confusion_matrix": _confusion(labels, predicted),
+        }
+    )
+
+
 def evaluate_predictions(
     test_predictions: pd.DataFrame,
     trained_model: TokenClassifier,
     validation_features: dict[str, np.ndarray],
     training_history: dict[str, Any],
     reference: dict[str, Any],
+    *,
+    vocabulary: dict[str, Any],
+    max_tokens: int,
 ) -> dict[str, Any]:
     """Collect the metrics of one approach in a JSON-ready dict.
 
@@ -137,34 +177,25 @@ def evaluate_predictions(
         training_history: ``TrainingHistory.to_dict()`` of the training run.
         reference: The approach's ``reference`` parameter block; its
             ``test_accuracy`` (if any) is the number the tutorial reported.
+        vocabulary: ``Vocabulary.to_dict()`` of the model's vocabulary; its
+            tokenizer and size describe the approach's input.
+        max_tokens: Length the texts were cut or padded to.
 
     Returns:
         Accuracies, classification report, confusion matrix, training summary, the
-        reference comparison and the full history, as plain Python values.
+        reference comparison, what the model reads (tokenizer, vocabulary size,
+        max tokens, embedding: trainable or which GloVe and its coverage), its
+        parameter counts and the full history, as plain Python values.
     """
-    # Imported here, not at the top: every kedro command imports the pipelines
-    # (find_pipelines, kedro viz build) and scikit-learn adds about a second.
-    from sklearn.metrics import classification_report  # noqa: PLC0415
-
     labels = test_predictions["label"].to_numpy()
     predicted = test_predictions["predicted"].to_numpy()
-    if len(labels) == 0:
-        raise ValueError("No test predictions to evaluate: the test split is empty")
-    test_accuracy = _accuracy(labels, predicted)
+    scores = classification_metrics(labels, predicted)
+    test_accuracy = scores["test_accuracy"]
 
     validation_probabilities = _predict_features(trained_model, validation_features)
     validation_accuracy = _accuracy(
         np.asarray(validation_features["labels"]),
         validation_probabilities.argmax(axis=1),
-    )
-
-    report = classification_report(
-        labels,
-        predicted,
-        labels=list(range(len(CLASS_NAMES))),
-        target_names=list(CLASS_NAMES),
-        output_dict=True,
-        zero_division=0,
     )
 
     epochs = training_history.get("epochs") or 0
@@ -193,19 +224,41 @@ def evaluate_predictions(
             ),
             "reference_test_accuracy": reference_accuracy,
             "difference_from_reference": difference,
-            "test_examples": len(labels),
+            "test_examples": scores["test_examples"],
             "epochs": epochs,
             "best_epoch": training_history.get("best_epoch"),
             "train_seconds": train_seconds,
             "seconds_per_epoch": (
                 train_seconds / epochs if epochs and train_seconds is not None else None
             ),
-            "classification_report": report,
-            "confusion_matrix": _confusion(labels, predicted),
+            "classification_report": scores["classification_report"],
+            "confusion_matrix": scores["confusion_matrix"],
             "reference": reference,
+            "tokenizer": vocabulary["tokenizer"],
+            "vocabulary_size": len(vocabulary["tokens"]),
+            "max_tokens": max_tokens,
+            "model": trained_model.parameter_summary(),
+            "embedding": _embedding_summary(trained_model, training_history),
             "history": training_history,
         }
     )
+
+
+def _embedding_summary(
+    trained_model: TokenClassifier, training_history: dict[str, Any]
+) -> dict[str, Any]:
+    """Say whether the embedding was learned or which GloVe it is, and its coverage."""
+    summary = trained_model.parameter_summary()
+    glove = training_history.get("embedding") or {}
+    return {
+        "trainable": summary["embedding_trainable"],
+        "dimension": summary["embedding_dimension"],
+        "glove": glove.get("glove"),
+        "requested_glove": glove.get("requested", glove.get("glove")),
+        "fallback": bool(glove.get("fallback", False)),
+        "token_coverage": glove.get("token_coverage"),
+        "vocabulary_coverage": glove.get("vocabulary_coverage"),
+    }
 
 
 def plot_confusion_matrix(metrics: dict[str, Any]) -> Figure:

@@ -1,8 +1,8 @@
 """The evaluation template each model family reuses under its own namespace.
 
 Free inputs: ``trained_model``, ``test_features``, ``validation_features``,
-``training_history`` and ``params:reference``. Outputs: ``test_predictions``,
-``metrics`` and ``confusion_matrix_plot``. Under the namespace ``glove_haiku.mean``
+``training_history``, ``vocabulary``, ``params:reference`` and ``params:max_tokens``.
+Outputs: ``test_predictions``, ``metrics`` and ``confusion_matrix_plot``. Under the namespace ``glove_haiku.mean``
 they become ``glove_haiku.mean.metrics`` and so on, which the catalog's
 ``{family}.{approach}.*`` factories persist.
 """
@@ -40,6 +40,8 @@ def create_template() -> Pipeline:
                     "validation_features": "validation_features",
                     "training_history": "training_history",
                     "reference": "params:reference",
+                    "vocabulary": "vocabulary",
+                    "max_tokens": "params:max_tokens",
                 },
                 outputs="metrics",
                 name="evaluate_predictions_node",

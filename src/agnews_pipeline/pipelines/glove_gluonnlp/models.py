@@ -18,6 +18,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
+from agnews_pipeline.classifier import summarize_parameters
 from agnews_pipeline.mxnet_compat import import_mxnet
 
 Pooling = Literal["flatten", "mean", "sum"]
@@ -227,6 +228,17 @@ class GloveGluonClassifier:
         """Rebuild the network from :meth:`__getstate__`'s form."""
         rebuilt = self.from_arrays(state["architecture"], state["arrays"])
         self.__dict__.update(rebuilt.__dict__)
+
+    def parameter_summary(self) -> dict[str, int | bool]:
+        """Count the parameters; the GloVe matrix (``grad_req`` null) is frozen."""
+        parameters = named_parameters(self.network)
+        return summarize_parameters(
+            {name: tuple(parameter.shape) for name, parameter in parameters.items()},
+            embedding="embedding.weight",
+            frozen={
+                name for name, parameter in parameters.items() if parameter.grad_req == "null"
+            },
+        )
 
     def predict_proba(self, token_ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """Return class probabilities, float32 ``(N, num_classes)``.

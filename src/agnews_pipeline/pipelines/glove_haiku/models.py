@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from agnews_pipeline.classifier import summarize_parameters
+
 if TYPE_CHECKING:
     import haiku as hk
 
@@ -151,6 +153,16 @@ class GloveHaikuClassifier:
             )
             self._predict = lambda token_ids: apply(device_params, token_ids)
         return self._predict
+
+    def parameter_summary(self) -> dict[str, int | bool]:
+        """Count the parameters; the GloVe matrix is frozen."""
+        shapes = {
+            f"{module}/{name}": array.shape
+            for module, arrays in self.params.items()
+            for name, array in arrays.items()
+        }
+        embedding = f"{EMBEDDING_MODULE}/{EMBEDDING_PARAM}"
+        return summarize_parameters(shapes, embedding=embedding, frozen={embedding})
 
     def predict_proba(self, token_ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """Return class probabilities, float32 ``(N, num_classes)``.

@@ -18,10 +18,16 @@ def train_model(
     train_features: dict[str, np.ndarray],
     validation_features: dict[str, np.ndarray],
     embedding_matrix: np.ndarray,
+    embedding_coverage: dict[str, Any],
+    *,
     model_options: GloveHaikuConfig,
     training_options: TrainingOptions,
 ) -> tuple[GloveHaikuClassifier, dict[str, Any]]:
-    """Train the approach's network on frozen GloVe and return it with its history."""
+    """Train the approach's network on frozen GloVe and return it with its history.
+
+    The matrix's coverage report is kept in the history under ``embedding``, so the
+    metrics say which GloVe was used and how much of the vocabulary it covers.
+    """
     from .train import train_glove_classifier  # noqa: PLC0415 - JAX loads only here
 
     model_options = GloveHaikuConfig.model_validate(model_options)
@@ -41,4 +47,4 @@ def train_model(
         history["best_epoch"],
         history["epochs"],
     )
-    return classifier, history
+    return classifier, {**history, "embedding": dict(embedding_coverage)}

@@ -23,6 +23,7 @@ SHARED_INPUTS = {
     "validation_features": "keras_50_validation_features",
     "test_features": "keras_50_test_features",
     "embedding_matrix": "keras_6b_50d_glove_matrix",
+    "embedding_coverage": "keras_6b_50d_glove_coverage",
     "vocabulary": "keras_vocabulary",
     "ag_news_test": "ag_news_test",
 }
@@ -39,6 +40,7 @@ def create_template() -> Pipeline:
                     "train_features": "train_features",
                     "validation_features": "validation_features",
                     "embedding_matrix": "embedding_matrix",
+                    "embedding_coverage": "embedding_coverage",
                     "model_options": "params:model",
                     "training_options": "params:training",
                 },

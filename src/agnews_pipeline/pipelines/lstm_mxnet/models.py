@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from agnews_pipeline.classifier import summarize_parameters
 from agnews_pipeline.mxnet_compat import import_mxnet
 
 if TYPE_CHECKING:
@@ -342,6 +343,11 @@ class LSTMClassifier:
     def save_parameters(self, path: str) -> None:
         """Write the parameters with Gluon's ``save_parameters`` to a local ``path``."""
         self.network().save_parameters(path)
+
+    def parameter_summary(self) -> dict[str, int | bool]:
+        """Count the parameters; the embedding is trained with the rest."""
+        shapes = {name: array.shape for name, array in self.params.items()}
+        return summarize_parameters(shapes, embedding=EMBEDDING_PARAM)
 
     def predict_proba(self, token_ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """Return class probabilities, float32 ``(N, num_classes)``.

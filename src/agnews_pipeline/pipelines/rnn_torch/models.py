@@ -41,6 +41,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt
 
+from agnews_pipeline.classifier import summarize_parameters
+
 if TYPE_CHECKING:
     import torch
     from torch import nn
@@ -284,6 +286,15 @@ class RNNClassifier:
     def vocab_size(self) -> int:
         """Rows of the embedding."""
         return int(self.network[EMBEDDING].num_embeddings)
+
+    def parameter_summary(self) -> dict[str, int | bool]:
+        """Count the parameters; the embedding is trained with the rest."""
+        parameters = dict(self.network.named_parameters())
+        return summarize_parameters(
+            {name: tuple(parameter.shape) for name, parameter in parameters.items()},
+            embedding=f"{EMBEDDING}.weight",
+            frozen={name for name, parameter in parameters.items() if not parameter.requires_grad},
+        )
 
     def predict_proba(
         self, token_ids: np.ndarray, lengths: np.ndarray | None

@@ -1,0 +1,63 @@
+"""NodeResourceHooks: per-node wall time and peak memory, kept in the catalog."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+from kedro.io import DataCatalog
+from kedro.pipeline import Node
+
+from agnews_pipeline.datasets import JSONReportDataset
+from agnews_pipeline.hooks import NodeResourceHooks, peak_memory_mib, reset_peak_memory
+
+
+def _allocate(megabytes: int) -> int:
+    block = np.ones(megabytes * 1024 * 1024, dtype=np.uint8)
+    return int(block.sum() // (1024 * 1024))
+
+
+def _run(hooks: NodeResourceHooks, node: Node, catalog: DataCatalog, run_id: str) -> None:
+    hooks.before_pipeline_run({"run_id": run_id}, None, catalog)
+    hooks.before_node_run(node)
+    node.run({"params:megabytes": 300} if node.inputs else {})
+    hooks.after_node_run(node)
+
+
+def test_peak_memory_resets_per_node():
+    assert reset_peak_memory(), "Linux should let /proc/self/clear_refs reset VmHWM"
+    _allocate(200)
+    high = peak_memory_mib()
+    assert reset_peak_memory()
+    low = peak_memory_mib()
+    assert high - low > 150
+
+
+def test_records_merge_into_the_catalog_dataset_across_runs(tmp_path):
+    path = tmp_path / "node_resources.json"
+    path.write_text(json.dumps({"nodes": {"old_node": {"seconds": 1.0}}}))
+    catalog = DataCatalog({"node_resources": JSONReportDataset(filepath=str(path), missing_ok=True)})
+    big = Node(_allocate, "params:megabytes", "allocated", name="allocate_node")
+    small = Node(lambda: 1, None, "one", name="small_node")
+
+    hooks = NodeResourceHooks()
+    _run(hooks, big, catalog, "run-1")
+    _run(hooks, small, catalog, "run-2")
+
+    records = json.loads(path.read_text())["nodes"]
+    assert list(records) == ["allocate_node", "old_node", "small_node"]
+    assert records["old_node"] == {"seconds": 1.0}
+    assert records["allocate_node"]["run_id"] == "run-1"
+    assert records["allocate_node"]["peak_memory_scope"] == "node"
+    # The 300 MB block shows in its own node's peak, not in the next node's.
+    assert records["allocate_node"]["peak_memory_mib"] - records["small_node"]["peak_memory_mib"] > 200
+    assert records["small_node"]["seconds"] < records["allocate_node"]["seconds"] + 1
+
+
+def test_without_a_catalog_entry_the_hook_only_logs(tmp_path, caplog):
+    hooks = NodeResourceHooks()
+    node = Node(lambda: 1, None, "one", name="small_node")
+    with caplog.at_level("INFO", logger="agnews_pipeline.hooks"):
+        _run(hooks, node, DataCatalog({}), "run-1")
+    assert any(message.startswith("small_node took") for message in caplog.messages)
+    assert not list(tmp_path.iterdir())
