@@ -5,6 +5,7 @@ from __future__ import annotations
 from kedro.pipeline import Pipeline
 
 from agnews_pipeline.pipelines import (
+    batch_predict,
     conv1d_flax,
     glove,
     glove_gluonnlp,
@@ -45,7 +46,8 @@ def register_pipelines() -> dict[str, Pipeline]:
     they need) and builds the results table from whatever metrics the catalog holds,
     without training anything. ``__default__`` is every stage, ending with the
     report. ``evaluation`` and ``explanation`` are templates that live inside each
-    family and are not registered on their own.
+    family and are not registered on their own. ``batch_predict`` scores new articles
+    with an already trained model and is not part of ``__default__``.
 
     Returns:
         A mapping from pipeline names to ``Pipeline`` objects.
@@ -63,4 +65,7 @@ def register_pipelines() -> dict[str, Pipeline]:
         + create_results_pipeline()
     )
     pipelines["__default__"] = everything
+    # Scores new articles with a model trained earlier: its own nodes only (to_nodes
+    # would pull training in) and not part of __default__; a scheduler runs it.
+    pipelines["batch_predict"] = batch_predict.create_pipeline()
     return pipelines
