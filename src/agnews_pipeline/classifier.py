@@ -31,6 +31,25 @@ class TokenClassifier(Protocol):
         ...
 
 
+def summarize_module_parameters(
+    params: Mapping[str, Mapping[str, np.ndarray]],
+    *,
+    embedding_module: str,
+    embedding_param: str,
+    frozen_embedding: bool,
+) -> dict[str, int | bool]:
+    """:func:`summarize_parameters` of JAX-style ``{module: {name: array}}`` params."""
+    shapes = {
+        f"{module}/{name}": np.shape(array)
+        for module, arrays in params.items()
+        for name, array in arrays.items()
+    }
+    embedding = f"{embedding_module}/{embedding_param}"
+    return summarize_parameters(
+        shapes, embedding=embedding, frozen={embedding} if frozen_embedding else ()
+    )
+
+
 def summarize_parameters(
     shapes: Mapping[str, tuple[int, ...]],
     *,

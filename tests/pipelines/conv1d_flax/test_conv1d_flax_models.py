@@ -209,3 +209,14 @@ def test_importing_the_models_module_loads_no_framework():
         "assert not loaded, loaded\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_parameter_summary_counts_every_weight_as_trained(classifier):
+    leaves = sum(np.size(array) for arrays in classifier.params.values() for array in arrays.values())
+    assert classifier.parameter_summary() == {
+        "parameters": leaves,
+        "trainable_parameters": leaves,
+        "embedding_dimension": 6,
+        "embedding_trainable": True,
+    }
+    assert leaves > V * 6

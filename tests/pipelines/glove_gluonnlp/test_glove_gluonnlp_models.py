@@ -223,3 +223,14 @@ def test_save_parameters_and_the_loader_round_trip_exactly(classifier, tmp_path)
     other = {**classifier.config_dict(), "pooling": "mean"}  # head of another width
     with pytest.raises(AssertionError, match="shape"):
         load_glove_gluon_classifier(other, path)
+
+
+def test_parameter_summary_counts_the_frozen_glove_apart(classifier):
+    # flatten: GloVe (V x D, grad_req null) -> Dense(T*D -> 8) -> Dense(6) -> Dense(4).
+    trainable = (T * D * 8 + 8) + (8 * 6 + 6) + (6 * 4 + 4)
+    assert classifier.parameter_summary() == {
+        "parameters": V * D + trainable,
+        "trainable_parameters": trainable,
+        "embedding_dimension": D,
+        "embedding_trainable": False,
+    }

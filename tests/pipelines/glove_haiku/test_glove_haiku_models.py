@@ -159,3 +159,13 @@ def test_classifier_copies_and_pickles_after_predicting(classifier, token_ids):
     for clone in (copy.deepcopy(classifier), pickle.loads(pickle.dumps(classifier))):
         assert clone._predict is None
         np.testing.assert_array_equal(clone.predict_proba(token_ids, None), expected)
+
+
+def test_parameter_summary_counts_the_frozen_glove_apart(classifier):
+    # flatten: GloVe (V x D, frozen) -> Dense(T*D -> 8) -> Dense(8 -> 4).
+    assert classifier.parameter_summary() == {
+        "parameters": V * D + (T * D * 8 + 8) + (8 * 4 + 4),
+        "trainable_parameters": (T * D * 8 + 8) + (8 * 4 + 4),
+        "embedding_dimension": D,
+        "embedding_trainable": False,
+    }

@@ -284,3 +284,16 @@ def test_parameters_that_do_not_fit_are_refused():
         )
     with pytest.raises(ValueError, match="has shape"):
         set_network_parameters(network, {**params, "output.bias": np.zeros(7)})
+
+
+def test_parameter_summary_counts_every_weight_as_trained(classifier):
+    # Embedding(V, 4) -> BiLSTM(6): per direction 4 gates x 6 x (4 + 6 + 2 biases),
+    # then Dense(12 -> 5) -> Dense(5 -> 4).
+    lstm = 2 * 4 * 6 * (4 + 6 + 2)
+    expected = V * 4 + lstm + (12 * 5 + 5) + (5 * 4 + 4)
+    assert classifier.parameter_summary() == {
+        "parameters": expected,
+        "trainable_parameters": expected,
+        "embedding_dimension": 4,
+        "embedding_trainable": True,
+    }

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from agnews_pipeline.classifier import summarize_parameters
+from agnews_pipeline.classifier import summarize_module_parameters
 
 if TYPE_CHECKING:
     import flax.linen as nn
@@ -206,13 +206,12 @@ class Conv1DClassifier:
 
     def parameter_summary(self) -> dict[str, int | bool]:
         """Count the parameters; every one is trained."""
-        shapes = {
-            f"{module}/{name}": array.shape
-            for module, arrays in self.params.items()
-            for name, array in arrays.items()
-        }
-        embedding = f"{EMBEDDING_MODULE}/{EMBEDDING_PARAM}"
-        return summarize_parameters(shapes, embedding=embedding)
+        return summarize_module_parameters(
+            self.params,
+            embedding_module=EMBEDDING_MODULE,
+            embedding_param=EMBEDDING_PARAM,
+            frozen_embedding=False,
+        )
 
     def predict_proba(self, token_ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """Return class probabilities, float32 ``(N, num_classes)``.

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from agnews_pipeline.classifier import summarize_parameters
+from agnews_pipeline.classifier import summarize_module_parameters
 
 if TYPE_CHECKING:
     import haiku as hk
@@ -156,13 +156,12 @@ class GloveHaikuClassifier:
 
     def parameter_summary(self) -> dict[str, int | bool]:
         """Count the parameters; the GloVe matrix is frozen."""
-        shapes = {
-            f"{module}/{name}": array.shape
-            for module, arrays in self.params.items()
-            for name, array in arrays.items()
-        }
-        embedding = f"{EMBEDDING_MODULE}/{EMBEDDING_PARAM}"
-        return summarize_parameters(shapes, embedding=embedding, frozen={embedding})
+        return summarize_module_parameters(
+            self.params,
+            embedding_module=EMBEDDING_MODULE,
+            embedding_param=EMBEDDING_PARAM,
+            frozen_embedding=True,
+        )
 
     def predict_proba(self, token_ids: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """Return class probabilities, float32 ``(N, num_classes)``.
