@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint viz clean-venv
+.PHONY: run test lint viz airflow-dags clean-venv
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,9 @@ test: $(STAMP)
 
 viz: $(STAMP)
 	$(BIN)/kedro viz build
+
+airflow-dags: $(STAMP)
+	scripts/generate_airflow_dags.sh
 
 clean-venv:
 	rm -rf $(VENV)

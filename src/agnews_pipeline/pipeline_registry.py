@@ -36,6 +36,9 @@ STAGES = {
     "reporting": reporting,
 }
 
+# The model families: each also has a retrain_<family> pipeline.
+FAMILIES = ("glove_haiku", "conv1d_flax", "rnn_torch", "lstm_mxnet", "glove_gluonnlp")
+
 
 def register_pipelines() -> dict[str, Pipeline]:
     """Register every stage and family pipeline, each runnable alone from raw data.
@@ -48,6 +51,8 @@ def register_pipelines() -> dict[str, Pipeline]:
     report. ``evaluation`` and ``explanation`` are templates that live inside each
     family and are not registered on their own. ``batch_predict`` scores new articles
     with an already trained model and is not part of ``__default__``.
+    ``retrain_<family>`` is a family, then the results table (the nightly retraining
+    DAG).
 
     Returns:
         A mapping from pipeline names to ``Pipeline`` objects.
@@ -68,4 +73,8 @@ def register_pipelines() -> dict[str, Pipeline]:
     # Scores new articles with a model trained earlier: its own nodes only (to_nodes
     # would pull training in) and not part of __default__; a scheduler runs it.
     pipelines["batch_predict"] = batch_predict.create_pipeline()
+    # The nightly retraining DAGs (airflow_dags/, conf/airflow/airflow.yml): a family,
+    # then the results table that batch_predict picks its serving model from.
+    for family in FAMILIES:
+        pipelines[f"retrain_{family}"] = pipelines[family] + create_results_pipeline()
     return pipelines
