@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint viz airflow-dags clean-venv
+.PHONY: run test browser lint viz airflow-dags clean-venv
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,11 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/kedro run
 
-test: $(STAMP)
+# Debian's headless Chromium for tests/test_viz_browser.py (apt-get, when missing).
+browser:
+	scripts/install_chromium.sh
+
+test: $(STAMP) browser
 	$(BIN)/ruff check src tests scripts benchmarks
 	$(BIN)/pytest
 
