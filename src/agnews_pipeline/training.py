@@ -84,6 +84,93 @@ class TrainingResult(Generic[State]):
     history: TrainingHistory
 
 
+def check_features(
+    features: dict[str, np.ndarray],
+    vocab_size: int,
+    num_classes: int,
+    split: str,
+    *,
+    vocabulary: str = "the vocabulary",
+    lengths: bool = False,
+) -> dict[str, np.ndarray]:
+    """Validate one split of token-id features before a model trains on it.
+
+    Args:
+        features: ``token_ids`` ``(N, T)``, ``labels`` ``(N,)`` and, when
+            ``lengths`` is true, ``lengths`` ``(N,)``.
+        vocab_size: How many token ids the model can embed.
+        num_classes: How many classes the labels may name.
+        split: Names the split in the errors.
+        vocabulary: What ``vocab_size`` counts, for the errors.
+        lengths: Whether the model reads each row's length.
+
+    Returns:
+        Contiguous int32 ``token_ids`` and ``labels``, plus ``lengths`` as given.
+
+    Raises:
+        ValueError: Naming the split and what was expected.
+    """
+    required = ["token_ids", "labels", *(["lengths"] if lengths else [])]
+    missing = sorted(set(required) - set(features))
+    if missing:
+        raise ValueError(f"{split} features lack {missing}")
+    token_ids = np.ascontiguousarray(features["token_ids"], dtype=np.int32)
+    labels = np.ascontiguousarray(features["labels"], dtype=np.int32)
+    checked = {"token_ids": token_ids, "labels": labels}
+    if lengths:
+        checked["lengths"] = np.asarray(features["lengths"])
+    if token_ids.ndim != 2 or any(len(value) != len(token_ids) for value in checked.values()):
+        per_row = "one label and one length" if lengths else "one label"
+        shapes = ", ".join(str(value.shape) for value in checked.values())
+        raise ValueError(
+            f"{split} features: token_ids must be (N, T) with {per_row} per row, "
+            f"got {shapes}"
+        )
+    if token_ids.size and (token_ids.min() < 0 or token_ids.max() >= vocab_size):
+        raise ValueError(
+            f"{split} features: token ids span [{token_ids.min()}, {token_ids.max()}] "
+            f"but {vocabulary} has {vocab_size} rows; were the features built "
+            "together with it (the same tokenizer, the same vocabulary)?"
+        )
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(
+            f"{split} features: labels must lie in 0..{num_classes - 1}, "
+            f"got {labels.min()}..{labels.max()}"
+        )
+    return checked
+
+
+def check_splits(
+    train_features: dict[str, np.ndarray],
+    validation_features: dict[str, np.ndarray],
+    vocab_size: int,
+    num_classes: int,
+    **options: Any,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """:func:`check_features` of both splits, which must both have rows.
+
+    Args:
+        train_features: The split the model trains on.
+        validation_features: The split scored after each epoch.
+        vocab_size: How many token ids the model can embed.
+        num_classes: How many classes the labels may name.
+        **options: ``vocabulary`` and ``lengths`` of :func:`check_features`.
+
+    Returns:
+        The checked train and validation features.
+    """
+    train = check_features(train_features, vocab_size, num_classes, "train", **options)
+    validation = check_features(
+        validation_features, vocab_size, num_classes, "validation", **options
+    )
+    if len(train["labels"]) == 0 or len(validation["labels"]) == 0:
+        raise ValueError(
+            "train and validation features must both have rows: training needs "
+            "the first and early stopping / restore_best the second"
+        )
+    return train, validation
+
+
 def shuffled_batches(
     num_examples: int,
     batch_size: int,

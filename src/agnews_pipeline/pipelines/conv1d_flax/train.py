@@ -33,6 +33,7 @@ from flax.training import train_state
 from agnews_pipeline.jax_utils import tree_to_numpy
 from agnews_pipeline.training import (
     TrainingOptions,
+    check_splits,
     ordered_batches,
     progress,
     run_training_loop,
@@ -168,30 +169,6 @@ def accuracy(
     return float(np.sum(jax.device_get(correct))) / num_rows
 
 
-def _check_features(
-    features: dict[str, np.ndarray], vocab_size: int, num_classes: int, split: str
-) -> dict[str, np.ndarray]:
-    token_ids = np.ascontiguousarray(features["token_ids"], dtype=np.int32)
-    labels = np.ascontiguousarray(features["labels"], dtype=np.int32)
-    if token_ids.ndim != 2 or len(token_ids) != len(labels):
-        raise ValueError(
-            f"{split} features: token_ids must be (N, T) with one label per row, "
-            f"got {token_ids.shape} and {labels.shape}"
-        )
-    if token_ids.size and (token_ids.min() < 0 or token_ids.max() >= vocab_size):
-        raise ValueError(
-            f"{split} features: token ids span [{token_ids.min()}, {token_ids.max()}] "
-            f"but the vocabulary has {vocab_size} entries; were the features built "
-            "from the same vocabulary?"
-        )
-    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
-        raise ValueError(
-            f"{split} features: labels must lie in 0..{num_classes - 1}, "
-            f"got {labels.min()}..{labels.max()}"
-        )
-    return {"token_ids": token_ids, "labels": labels}
-
-
 def train_conv1d_classifier(
     train_features: dict[str, np.ndarray],
     validation_features: dict[str, np.ndarray],
@@ -214,16 +191,10 @@ def train_conv1d_classifier(
     Returns:
         The trained classifier (best or last epoch) and its history as a dict.
     """
-    train = _check_features(train_features, vocab_size, config.num_classes, "train")
-    validation = _check_features(
-        validation_features, vocab_size, config.num_classes, "validation"
+    train, validation = check_splits(
+        train_features, validation_features, vocab_size, config.num_classes
     )
     num_rows, max_tokens = train["token_ids"].shape
-    if num_rows == 0 or len(validation["labels"]) == 0:
-        raise ValueError(
-            "train and validation features must both have rows: training needs "
-            "the first and early stopping / restore_best the second"
-        )
     if pooled_length(config, max_tokens) < 1:
         raise ValueError(
             f"{max_tokens} tokens leave no position after a max-pool of window "

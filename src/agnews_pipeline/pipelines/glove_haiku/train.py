@@ -22,6 +22,7 @@ import optax
 from agnews_pipeline.jax_utils import frozen_mask, tree_to_numpy
 from agnews_pipeline.training import (
     TrainingOptions,
+    check_splits,
     ordered_batches,
     progress,
     run_training_loop,
@@ -235,30 +236,6 @@ def compiled_functions(
     )
 
 
-def _check_features(
-    features: dict[str, np.ndarray], vocab_size: int, num_classes: int, split: str
-) -> dict[str, np.ndarray]:
-    token_ids = np.ascontiguousarray(features["token_ids"], dtype=np.int32)
-    labels = np.ascontiguousarray(features["labels"], dtype=np.int32)
-    if token_ids.ndim != 2 or len(token_ids) != len(labels):
-        raise ValueError(
-            f"{split} features: token_ids must be (N, T) with one label per row, "
-            f"got {token_ids.shape} and {labels.shape}"
-        )
-    if token_ids.size and (token_ids.min() < 0 or token_ids.max() >= vocab_size):
-        raise ValueError(
-            f"{split} features: token ids span [{token_ids.min()}, {token_ids.max()}] "
-            f"but the embedding matrix has {vocab_size} rows; were the features and "
-            "the embedding matrix built from the same vocabulary?"
-        )
-    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
-        raise ValueError(
-            f"{split} features: labels must lie in 0..{num_classes - 1}, "
-            f"got {labels.min()}..{labels.max()}"
-        )
-    return {"token_ids": token_ids, "labels": labels}
-
-
 def train_glove_classifier(
     train_features: dict[str, np.ndarray],
     validation_features: dict[str, np.ndarray],
@@ -287,16 +264,14 @@ def train_glove_classifier(
             f"embedding_matrix must be (V, d), got shape {embedding_matrix.shape}"
         )
     vocab_size, embed_dim = embedding_matrix.shape
-    train = _check_features(train_features, vocab_size, config.num_classes, "train")
-    validation = _check_features(
-        validation_features, vocab_size, config.num_classes, "validation"
+    train, validation = check_splits(
+        train_features,
+        validation_features,
+        vocab_size,
+        config.num_classes,
+        vocabulary="the embedding matrix",
     )
     num_rows, max_tokens = train["token_ids"].shape
-    if num_rows == 0 or len(validation["labels"]) == 0:
-        raise ValueError(
-            "train and validation features must both have rows: training needs "
-            "the first and early stopping / restore_best the second"
-        )
 
     params = init_params(config, embedding_matrix, options.seed, max_tokens)
     compiled = compiled_functions(

@@ -16,10 +16,14 @@ import numpy as np
 from agnews_pipeline.mxnet_compat import import_mxnet
 from agnews_pipeline.training import (
     TrainingOptions,
+    check_splits,
     ordered_batches,
     progress,
     run_training_loop,
     shuffled_batches,
+)
+from agnews_pipeline.training import (
+    check_features as shared_check_features,
 )
 
 from .models import (
@@ -49,31 +53,14 @@ def check_features(
     features: dict[str, np.ndarray], vocab_size: int, num_classes: int, split: str
 ) -> dict[str, np.ndarray]:
     """Validate one split and return token ids, readout lengths and labels."""
-    token_ids = np.ascontiguousarray(features["token_ids"], dtype=np.int32)
-    labels = np.ascontiguousarray(features["labels"], dtype=np.int32)
-    lengths = np.asarray(features["lengths"])
-    if token_ids.ndim != 2 or not len(token_ids) == len(labels) == len(lengths):
-        raise ValueError(
-            f"{split} features: token_ids must be (N, T) with one label and one "
-            f"length per row, got {token_ids.shape}, {labels.shape}, {lengths.shape}"
-        )
-    if token_ids.size and (token_ids.min() < 0 or token_ids.max() >= vocab_size):
-        raise ValueError(
-            f"{split} features: token ids span [{token_ids.min()}, {token_ids.max()}] "
-            f"but the vocabulary has {vocab_size} tokens; were the features and the "
-            "vocabulary built together?"
-        )
-    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
-        raise ValueError(
-            f"{split} features: labels must lie in 0..{num_classes - 1}, "
-            f"got {labels.min()}..{labels.max()}"
-        )
-    return {
-        "token_ids": token_ids,
-        "lengths": readout_lengths(lengths, max(token_ids.shape[1], 1)),
-        "labels": labels,
-    }
+    return _with_readout_lengths(
+        shared_check_features(features, vocab_size, num_classes, split, lengths=True)
+    )
 
+
+def _with_readout_lengths(features: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    width = max(features["token_ids"].shape[1], 1)
+    return {**features, "lengths": readout_lengths(features["lengths"], width)}
 
 def padded_batch(
     features: dict[str, np.ndarray], rows: np.ndarray | slice, size: int
@@ -171,16 +158,17 @@ def train_lstm_classifier(
     Returns:
         The trained classifier (best or last epoch) and its history as a dict.
     """
-    train = check_features(train_features, vocab_size, config.num_classes, "train")
-    validation = check_features(
-        validation_features, vocab_size, config.num_classes, "validation"
+    train, validation = (
+        _with_readout_lengths(split)
+        for split in check_splits(
+            train_features,
+            validation_features,
+            vocab_size,
+            config.num_classes,
+            lengths=True,
+        )
     )
     num_rows = len(train["labels"])
-    if num_rows == 0 or len(validation["labels"]) == 0:
-        raise ValueError(
-            "train and validation features must both have rows: training needs "
-            "the first and early stopping / restore_best the second"
-        )
 
     network = make_network(config, vocab_size, options.seed)
     trainer = make_trainer(network, options.learning_rate)

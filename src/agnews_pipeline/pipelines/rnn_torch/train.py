@@ -20,6 +20,7 @@ from torch import nn
 
 from agnews_pipeline.training import (
     TrainingOptions,
+    check_splits,
     ordered_batches,
     progress,
     run_training_loop,
@@ -107,34 +108,6 @@ def accuracy(
     return correct / num_rows
 
 
-def _check_features(
-    features: dict[str, np.ndarray], vocab_size: int, num_classes: int, split: str
-) -> Tensors:
-    missing = {"token_ids", "lengths", "labels"} - set(features)
-    if missing:
-        raise ValueError(f"{split} features lack {sorted(missing)}")
-    token_ids = np.asarray(features["token_ids"])
-    lengths = np.asarray(features["lengths"])
-    labels = np.asarray(features["labels"])
-    if token_ids.ndim != 2 or not len(token_ids) == len(lengths) == len(labels):
-        raise ValueError(
-            f"{split} features: token_ids must be (N, T) with one length and one "
-            f"label per row, got {token_ids.shape}, {lengths.shape}, {labels.shape}"
-        )
-    if token_ids.size and (token_ids.min() < 0 or token_ids.max() >= vocab_size):
-        raise ValueError(
-            f"{split} features: token ids span [{token_ids.min()}, {token_ids.max()}] "
-            f"but the vocabulary has {vocab_size} entries; were the features and "
-            "the vocabulary built by the same tokenizer?"
-        )
-    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
-        raise ValueError(
-            f"{split} features: labels must lie in 0..{num_classes - 1}, "
-            f"got {labels.min()}..{labels.max()}"
-        )
-    return to_tensors(features)
-
-
 def train_rnn_classifier(
     train_features: dict[str, np.ndarray],
     validation_features: dict[str, np.ndarray],
@@ -157,16 +130,17 @@ def train_rnn_classifier(
     Returns:
         The trained classifier (best or last epoch) and its history as a dict.
     """
-    train = _check_features(train_features, vocab_size, config.num_classes, "train")
-    validation = _check_features(
-        validation_features, vocab_size, config.num_classes, "validation"
+    train, validation = (
+        to_tensors(split)
+        for split in check_splits(
+            train_features,
+            validation_features,
+            vocab_size,
+            config.num_classes,
+            lengths=True,
+        )
     )
     num_rows = len(train["labels"])
-    if num_rows == 0 or len(validation["labels"]) == 0:
-        raise ValueError(
-            "train and validation features must both have rows: training needs "
-            "the first and early stopping / restore_best the second"
-        )
     threads = configure_threads()
     rng = np.random.default_rng(options.seed)
     batch_size = min(options.batch_size, num_rows)
