@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -46,6 +46,37 @@ class TrainingOptions(BaseModel):
     restore_best: bool = True
     patience: int | None = Field(None, ge=1)
     progress_bar: bool = True
+
+
+class ValidationOptions(BaseModel):
+    """The ``validation`` parameter block of an approach.
+
+    Attributes:
+        split: The split scored after every epoch, which early stopping and
+            ``restore_best`` act on. ``"test"`` reproduces the tutorials that
+            scored the test split there; with ``restore_best`` that also selects
+            the epoch on the test split, so the test accuracy is then optimistic.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    split: Literal["validation", "test"] = "validation"
+
+    def scored_split(
+        self,
+        validation_features: dict[str, np.ndarray],
+        test_features: dict[str, np.ndarray],
+        name: str,
+    ) -> dict[str, np.ndarray]:
+        """The features to score after each epoch; warns when they are the test's."""
+        if self.split == "validation":
+            return validation_features
+        logger.warning(
+            "%s: selecting epochs on the test split, as the tutorial did; the test "
+            "accuracy is optimistic",
+            name,
+        )
+        return test_features
 
 
 @dataclass

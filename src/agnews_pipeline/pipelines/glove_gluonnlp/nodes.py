@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from agnews_pipeline.datasets.glove_dataset import GloVeVectors
-from agnews_pipeline.training import TrainingOptions
+from agnews_pipeline.training import TrainingOptions, ValidationOptions
 
 from .models import GloveGluonClassifier, GloveGluonConfig
 
@@ -34,21 +34,6 @@ class GloveSourceOptions(BaseModel):
 
     requested: str
     fallback: bool = True
-
-
-class ValidationOptions(BaseModel):
-    """The ``validation`` parameter block of an approach.
-
-    Attributes:
-        split: The split scored after every epoch, which early stopping and
-            ``restore_best`` act on. ``"test"`` reproduces the tutorial, which
-            scored the test split there; with ``restore_best`` that also selects
-            the epoch on the test split, so the test accuracy is then optimistic.
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    split: Literal["validation", "test"] = "validation"
 
 
 def build_glove_embedding(
@@ -139,15 +124,8 @@ def train_model(
     model_options = GloveGluonConfig.model_validate(model_options)
     training_options = TrainingOptions.model_validate(training_options)
     validation_options = ValidationOptions.model_validate(validation_options)
-    scored = validation_features
-    if validation_options.split == "test":
-        logger.warning(
-            "glove_gluonnlp (%s): selecting epochs on the test split, as the "
-            "tutorial did; the test accuracy is optimistic",
-            model_options.pooling,
-        )
-        scored = test_features
     name = f"glove_gluonnlp ({model_options.pooling}, {embedding_coverage['glove']})"
+    scored = validation_options.scored_split(validation_features, test_features, name)
     classifier, history = train_glove_gluon_classifier(
         train_features,
         scored,

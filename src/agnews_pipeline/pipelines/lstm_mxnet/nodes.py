@@ -3,31 +3,15 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict
 
-from agnews_pipeline.training import TrainingOptions
+from agnews_pipeline.training import TrainingOptions, ValidationOptions
 
 from .models import LSTMClassifier, LSTMConfig
 
 logger = logging.getLogger(__name__)
-
-
-class ValidationOptions(BaseModel):
-    """The ``validation`` parameter block of an approach.
-
-    Attributes:
-        split: The split scored after every epoch, which early stopping and
-            ``restore_best`` act on. ``"test"`` reproduces the tutorial, which
-            scored the test split there; with ``restore_best`` that also selects
-            the epoch on the test split, so the test accuracy is then optimistic.
-    """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    split: Literal["validation", "test"] = "validation"
 
 
 def train_model(
@@ -66,14 +50,7 @@ def train_model(
     training_options = TrainingOptions.model_validate(training_options)
     validation_options = ValidationOptions.model_validate(validation_options)
     name = f"lstm_mxnet ({_describe(model_options)})"
-    scored = validation_features
-    if validation_options.split == "test":
-        logger.warning(
-            "%s: selecting epochs on the test split, as the tutorial did; the test "
-            "accuracy is optimistic",
-            name,
-        )
-        scored = test_features
+    scored = validation_options.scored_split(validation_features, test_features, name)
     vocab = gluonnlp_vocab(vocabulary)
     classifier, history = train_lstm_classifier(
         train_features,
