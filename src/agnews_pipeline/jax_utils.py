@@ -2,16 +2,25 @@
 
 Nothing here knows about Haiku or Flax: both keep their parameters in nested dicts
 (Haiku ``{module: {param: array}}``, Flax ``{"params": {module: {param: array}}}``),
-and these helpers only walk such pytrees by their key paths.
+and these helpers only walk such pytrees by their key paths; both also feed their
+jitted functions fixed-size, weighted batches built here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import Any
 
 import jax
 import numpy as np
+
+from agnews_pipeline.training import ordered_batches
+
+# Rows per forward pass when scoring a split.
+EVAL_BATCH_SIZE = 2048
+
+# {"token_ids": int32 (B, T), "labels": int32 (B,), "weights": float32 (B,)}
+Batch = dict[str, np.ndarray]
 
 
 def path_names(path: tuple[Any, ...]) -> tuple[str, ...]:
@@ -54,3 +63,48 @@ def frozen_mask(params: Any, frozen_names: Collection[str]) -> Any:
 def tree_to_numpy(tree: Any) -> Any:
     """Copy every leaf of a pytree to host memory as an owned NumPy array."""
     return jax.tree.map(lambda leaf: np.array(leaf, copy=True), jax.device_get(tree))
+
+
+def padded_batch(
+    features: dict[str, np.ndarray], rows: np.ndarray | slice, size: int
+) -> Batch:
+    """Gather ``rows`` and pad them to ``size`` rows of weight 0.
+
+    Every batch then has the same shape, so the jitted step and the scoring
+    function each compile once; the padding rows repeat row 0 and weigh nothing.
+    """
+    rows = np.arange(len(features["labels"]))[rows] if isinstance(rows, slice) else rows
+    weights = np.zeros(size, dtype=np.float32)
+    weights[: len(rows)] = 1.0
+    if len(rows) < size:
+        rows = np.concatenate([rows, np.zeros(size - len(rows), dtype=rows.dtype)])
+    return {
+        "token_ids": features["token_ids"][rows],
+        "labels": features["labels"][rows],
+        "weights": weights,
+    }
+
+
+def accuracy(
+    count_correct: Callable[[Any, Batch], jax.Array],
+    params: Any,
+    features: dict[str, np.ndarray],
+    batch_size: int = EVAL_BATCH_SIZE,
+) -> float:
+    """Share of rows of ``features`` whose arg-max class equals the label.
+
+    Args:
+        count_correct: Jitted ``(params, batch) -> weighted count of right rows``.
+        params: The model parameters to score.
+        features: ``token_ids`` and ``labels`` of the split.
+        batch_size: Rows per forward pass.
+    """
+    num_rows = len(features["labels"])
+    if num_rows == 0:
+        return float("nan")
+    size = min(batch_size, num_rows)
+    correct = [
+        count_correct(params, padded_batch(features, rows, size))
+        for rows in ordered_batches(num_rows, size)
+    ]
+    return float(np.sum(jax.device_get(correct))) / num_rows

@@ -30,11 +30,10 @@ import numpy as np
 import optax
 from flax.training import train_state
 
-from agnews_pipeline.jax_utils import tree_to_numpy
+from agnews_pipeline.jax_utils import Batch, accuracy, padded_batch, tree_to_numpy
 from agnews_pipeline.training import (
     TrainingOptions,
     check_splits,
-    ordered_batches,
     progress,
     run_training_loop,
     shuffled_batches,
@@ -44,11 +43,6 @@ from .models import Conv1DClassifier, Conv1DFlaxConfig, build_model, pooled_leng
 
 logger = logging.getLogger(__name__)
 
-# Rows per forward pass when scoring the validation split.
-EVAL_BATCH_SIZE = 2048
-
-# {"token_ids": int32 (B, T), "labels": int32 (B,), "weights": float32 (B,)}
-Batch = dict[str, Any]
 Metrics = dict[str, jax.Array]
 
 
@@ -103,26 +97,6 @@ def count_correct(
     return ((predicted == batch["labels"]) * batch["weights"]).sum()
 
 
-def padded_batch(
-    features: dict[str, np.ndarray], rows: np.ndarray | slice, size: int
-) -> Batch:
-    """Gather ``rows`` and pad them to ``size`` rows of weight 0.
-
-    Every batch then has the same shape, so the jitted step and the scoring
-    function each compile once; the padding rows repeat row 0 and weigh nothing.
-    """
-    rows = np.arange(len(features["labels"]))[rows] if isinstance(rows, slice) else rows
-    weights = np.zeros(size, dtype=np.float32)
-    weights[: len(rows)] = 1.0
-    if len(rows) < size:
-        rows = np.concatenate([rows, np.zeros(size - len(rows), dtype=rows.dtype)])
-    return {
-        "token_ids": features["token_ids"][rows],
-        "labels": features["labels"][rows],
-        "weights": weights,
-    }
-
-
 class CompiledFunctions(NamedTuple):
     """The model, optimizer and jitted functions of one training setup."""
 
@@ -149,24 +123,6 @@ def compiled_functions(
         step=jax.jit(train_step),
         count_correct=jax.jit(functools.partial(count_correct, apply_fn=model.apply)),
     )
-
-
-def accuracy(
-    score: Callable[[dict[str, Any], Batch], jax.Array],
-    params: dict[str, Any],
-    features: dict[str, np.ndarray],
-    batch_size: int = EVAL_BATCH_SIZE,
-) -> float:
-    """Share of rows of ``features`` whose arg-max class equals the label."""
-    num_rows = len(features["labels"])
-    if num_rows == 0:
-        return float("nan")
-    size = min(batch_size, num_rows)
-    correct = [
-        score(params, padded_batch(features, rows, size))
-        for rows in ordered_batches(num_rows, size)
-    ]
-    return float(np.sum(jax.device_get(correct))) / num_rows
 
 
 def train_conv1d_classifier(

@@ -19,11 +19,16 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from agnews_pipeline.jax_utils import frozen_mask, tree_to_numpy
+from agnews_pipeline.jax_utils import (
+    Batch,
+    accuracy,
+    frozen_mask,
+    padded_batch,
+    tree_to_numpy,
+)
 from agnews_pipeline.training import (
     TrainingOptions,
     check_splits,
-    ordered_batches,
     progress,
     run_training_loop,
     shuffled_batches,
@@ -43,11 +48,6 @@ logger = logging.getLogger(__name__)
 # ``hk.Embed`` module and its parameter (the latter also inside nested modules).
 FROZEN_NAMES: tuple[str, ...] = (EMBEDDING_MODULE, EMBEDDING_PARAM)
 
-# Rows per forward pass when scoring the validation split.
-EVAL_BATCH_SIZE = 2048
-
-# {"token_ids": int32 (B, T), "labels": int32 (B,), optional "weights": float32 (B,)}
-Batch = dict[str, Any]
 
 
 class TrainingState(NamedTuple):
@@ -159,44 +159,6 @@ def make_count_correct(
         return ((predicted == batch["labels"]) * batch["weights"]).sum()
 
     return jax.jit(count_correct)
-
-
-def padded_batch(
-    features: dict[str, np.ndarray], rows: np.ndarray | slice, size: int
-) -> Batch:
-    """Gather ``rows`` and pad them to ``size`` rows of weight 0.
-
-    Every batch then has the same shape, so the jitted step and the scoring
-    function each compile once; the padding rows repeat row 0 and weigh nothing.
-    """
-    rows = np.arange(len(features["labels"]))[rows] if isinstance(rows, slice) else rows
-    weights = np.zeros(size, dtype=np.float32)
-    weights[: len(rows)] = 1.0
-    if len(rows) < size:
-        rows = np.concatenate([rows, np.zeros(size - len(rows), dtype=rows.dtype)])
-    return {
-        "token_ids": features["token_ids"][rows],
-        "labels": features["labels"][rows],
-        "weights": weights,
-    }
-
-
-def accuracy(
-    count_correct: Callable[[hk.Params, Batch], jax.Array],
-    params: hk.Params,
-    features: dict[str, np.ndarray],
-    batch_size: int = EVAL_BATCH_SIZE,
-) -> float:
-    """Share of rows of ``features`` whose arg-max class equals the label."""
-    num_rows = len(features["labels"])
-    if num_rows == 0:
-        return float("nan")
-    size = min(batch_size, num_rows)
-    correct = [
-        count_correct(params, padded_batch(features, rows, size))
-        for rows in ordered_batches(num_rows, size)
-    ]
-    return float(np.sum(jax.device_get(correct))) / num_rows
 
 
 class CompiledFunctions(NamedTuple):
