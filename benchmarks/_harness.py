@@ -11,6 +11,29 @@ from pathlib import Path
 
 import psutil
 
+from agnews_pipeline.sandbox import PROJECT_ROOT
+
+
+def data_settings(data: str) -> tuple[dict[str, str], list[str]]:
+    """Environment variables and ``kedro run`` options for ``--data full|sample``.
+
+    The full data is the official release in ``AGNEWS_DATA_DIR`` (default
+    ``../shared/data/ag_news``); without its ``train.csv`` the benchmark stops, saying
+    how to point it at one.
+    """
+    if data != "full":
+        return {}, []
+    source = Path(
+        os.environ.get("AGNEWS_DATA_DIR", PROJECT_ROOT.parent / "shared/data/ag_news")
+    )
+    if not (source / "train.csv").exists():
+        sys.exit(
+            f"train.csv is absent from {source}: the full-data benchmark needs the "
+            "official 120,000-row train split. Set AGNEWS_DATA_DIR to a folder "
+            "holding train.csv and test.csv, or run with --data sample."
+        )
+    return {"AGNEWS_DATA_DIR": str(source.resolve())}, ["--env=full"]
+
 
 def run_measured(
     command: list[str], cwd: Path, env: dict[str, str], drop: str | None = None

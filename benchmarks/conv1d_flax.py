@@ -30,7 +30,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from _harness import run_measured
+from _harness import data_settings, run_measured
 
 from agnews_pipeline.sandbox import KEDRO, PROJECT_ROOT, copy_project, latest
 
@@ -119,22 +119,7 @@ def main() -> None:  # noqa: PLR0915 - one linear script
         _synthetic_worker(args.synthetic_worker, args.synthetic_epochs)
         return
 
-    env: dict[str, str] = {}
-    kedro_env: list[str] = []
-    if args.data == "full":
-        source = Path(
-            os.environ.get(
-                "AGNEWS_DATA_DIR", PROJECT_ROOT.parent / "shared/data/ag_news"
-            )
-        )
-        if not (source / "train.csv").exists():
-            sys.exit(
-                f"train.csv is absent from {source}: the full-data benchmark needs the "
-                "official 120,000-row train split. Set AGNEWS_DATA_DIR to a folder holding "
-                "train.csv and test.csv, or run with --data sample."
-            )
-        env["AGNEWS_DATA_DIR"] = str(source.resolve())
-        kedro_env = ["--env=full"]
+    env, kedro_env = data_settings(args.data)
 
     import numpy as np  # noqa: PLC0415
 

@@ -25,13 +25,12 @@ import json
 import os
 import platform
 import shutil
-import sys
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-from _harness import run_measured
+from _harness import data_settings, run_measured
 
 from agnews_pipeline.sandbox import KEDRO, PROJECT_ROOT, copy_project, latest
 
@@ -79,21 +78,8 @@ def main() -> None:
             "GLOVE_DIR", str(PROJECT_ROOT / "data/01_raw/glove")
         )
     }
-    kedro_env: list[str] = []
-    if args.data == "full":
-        source = Path(
-            os.environ.get(
-                "AGNEWS_DATA_DIR", PROJECT_ROOT.parent / "shared/data/ag_news"
-            )
-        )
-        if not (source / "train.csv").exists():
-            sys.exit(
-                f"train.csv is absent from {source}: the full-data benchmark needs the "
-                "official 120,000-row train split. Set AGNEWS_DATA_DIR to a folder holding "
-                "train.csv and test.csv, or run with --data sample."
-            )
-        env["AGNEWS_DATA_DIR"] = str(source.resolve())
-        kedro_env = ["--env=full"]
+    full_env, kedro_env = data_settings(args.data)
+    env.update(full_env)
 
     with tempfile.TemporaryDirectory(prefix="agnews-bench-") as scratch:
         project = copy_project(Path(scratch) / "project")

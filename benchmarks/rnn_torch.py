@@ -33,7 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
-from _harness import run_measured
+from _harness import data_settings, run_measured
 
 from agnews_pipeline.sandbox import KEDRO, PROJECT_ROOT, copy_project, latest
 
@@ -225,19 +225,6 @@ def _synthetic_table(rows: list[dict]) -> list[str]:
     return lines
 
 
-def _full_data_env() -> tuple[dict[str, str], list[str]]:
-    source = Path(
-        os.environ.get("AGNEWS_DATA_DIR", PROJECT_ROOT.parent / "shared/data/ag_news")
-    )
-    if not (source / "train.csv").exists():
-        sys.exit(
-            f"train.csv is absent from {source}: the full-data benchmark needs the "
-            "official 120,000-row train split. Set AGNEWS_DATA_DIR to a folder "
-            "holding train.csv and test.csv, or run with --data sample."
-        )
-    return {"AGNEWS_DATA_DIR": str(source.resolve())}, ["--env=full"]
-
-
 def main() -> None:
     """Run the benchmark and write the results table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -252,7 +239,7 @@ def main() -> None:
         _synthetic_epoch(args.synthetic_only)
         return
 
-    env, kedro_env = _full_data_env() if args.data == "full" else ({}, [])
+    env, kedro_env = data_settings(args.data)
     with tempfile.TemporaryDirectory(prefix="agnews-bench-") as scratch:
         project = copy_project(Path(scratch) / "project")
         data_dir = project / ("data/full" if args.data == "full" else "data")
