@@ -214,6 +214,7 @@ def evaluate_predictions(
         reference_accuracy,
         validation_accuracy,
     )
+    parameters = trained_model.parameter_summary()
     return _to_builtin(
         {
             "backend": trained_model.backend,
@@ -237,18 +238,17 @@ def evaluate_predictions(
             "tokenizer": vocabulary["tokenizer"],
             "vocabulary_size": len(vocabulary["tokens"]),
             "max_tokens": max_tokens,
-            "model": trained_model.parameter_summary(),
-            "embedding": _embedding_summary(trained_model, training_history),
+            "model": parameters,
+            "embedding": _embedding_summary(parameters, training_history),
             "history": training_history,
         }
     )
 
 
 def _embedding_summary(
-    trained_model: TokenClassifier, training_history: dict[str, Any]
+    summary: dict[str, int | bool], training_history: dict[str, Any]
 ) -> dict[str, Any]:
     """Say whether the embedding was learned or which GloVe it is, and its coverage."""
-    summary = trained_model.parameter_summary()
     glove = training_history.get("embedding") or {}
     return {
         "trainable": summary["embedding_trainable"],

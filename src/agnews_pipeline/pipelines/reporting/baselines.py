@@ -150,9 +150,14 @@ def fasttext_available() -> bool:
     return importlib.util.find_spec("fasttext") is not None
 
 
+def _one_line_texts(split: pd.DataFrame) -> pd.Series:
+    # fastText reads one example per line, so a text must not span several.
+    return split["text"].str.replace(r"\s+", " ", regex=True).str.strip()
+
+
 def _fasttext_lines(split: pd.DataFrame) -> str:
-    # fastText reads one example per line: its label tokens, then the text.
-    texts = split["text"].str.replace(r"\s+", " ", regex=True).str.strip()
+    # Each line: the example's label token, then its text.
+    texts = _one_line_texts(split)
     return "".join(
         f"__label__{label} {text}\n" for label, text in zip(split["label"], texts, strict=True)
     )
@@ -201,8 +206,7 @@ def train_fasttext_baseline(
         seconds = time.perf_counter() - started
 
     def predict(split: pd.DataFrame) -> np.ndarray:
-        texts = split["text"].str.replace(r"\s+", " ", regex=True).str.strip().tolist()
-        labels, _ = model.predict(texts)
+        labels, _ = model.predict(_one_line_texts(split).tolist())
         return np.asarray([int(found[0].removeprefix("__label__")) for found in labels])
 
     validation_accuracy = float(np.mean(predict(validation) == validation["label"].to_numpy()))

@@ -188,22 +188,20 @@ def build_results_table(
     return table
 
 
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
 def _percent(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    return f"{100 * float(value):.1f}"
+    return "" if _blank(value) else f"{100 * float(value):.1f}"
 
 
 def _number(value: Any, digits: int = 0) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    return f"{float(value):,.{digits}f}"
+    return "" if _blank(value) else f"{float(value):,.{digits}f}"
 
 
 def _text(value: Any) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    return str(value).replace("|", "\\|")
+    return "" if _blank(value) else str(value).replace("|", "\\|")
 
 
 def _markdown_table(header: list[str], rows: list[list[str]]) -> list[str]:
