@@ -17,7 +17,7 @@ KEDRO = str(Path(sys.executable).with_name("kedro"))
 
 
 def copy_project(destination: Path) -> Path:
-    """Copy the configuration, the bundled sample and the project metadata."""
+    """Copy the configuration, the bundled data sets and the project metadata."""
     destination.mkdir(parents=True, exist_ok=True)
     for name in ("conf", "pyproject.toml", ".telemetry"):
         source = PROJECT_ROOT / name
@@ -26,10 +26,12 @@ def copy_project(destination: Path) -> Path:
         else:
             shutil.copy2(source, destination / name)
     (destination / "conf" / "local").mkdir()
-    shutil.copytree(
-        PROJECT_ROOT / "data" / "01_raw" / "ag_news_sample",
-        destination / "data" / "01_raw" / "ag_news_sample",
-    )
+    # The bundled sample (base) and real-data subset (`--env=subset`).
+    for bundled in ("ag_news_sample", "ag_news_subset"):
+        shutil.copytree(
+            PROJECT_ROOT / "data" / "01_raw" / bundled,
+            destination / "data" / "01_raw" / bundled,
+        )
     # bootstrap_project wants `src/` inside the project (a link is refused).
     shutil.copytree(
         PROJECT_ROOT / "src",

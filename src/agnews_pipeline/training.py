@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, Literal, TypeVar
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from tqdm.auto import tqdm
 
 logger = logging.getLogger(__name__)
@@ -25,7 +25,20 @@ State = TypeVar("State")
 class TrainingOptions(BaseModel):
     """The `training` parameter block shared by every backend.
 
+    An approach's block may hold several named recipes and pick one::
+
+        training:
+          recipe: project          # or tutorial: the tutorial's own settings
+          seed: 42
+          recipes:
+            project: {epochs: 30, batch_size: 64, patience: 3, ...}
+            tutorial: {epochs: 15, batch_size: 1024, ...}
+
+    The chosen recipe's settings apply; a key set beside ``recipes`` (for example
+    ``--params <family>.<approach>.training.epochs=3``) overrides it.
+
     Attributes:
+        recipe: Which recipe these settings are, recorded with the results.
         epochs: Maximum number of passes over the training split.
         batch_size: Examples per optimiser step.
         learning_rate: Optimiser step size.
@@ -33,19 +46,50 @@ class TrainingOptions(BaseModel):
         restore_best: Keep the epoch with the best validation accuracy.
         patience: Stop after this many epochs without a better validation
             accuracy; ``None`` trains every epoch (the tutorials' setting).
+        gradient_clip: Rescale each step's gradients to at most this global L2
+            norm; ``None`` leaves them as they are.
+        embedding_init: How a trainable embedding starts: ``random`` (the
+            framework's initialiser, as the tutorials) or ``glove`` (the GloVe
+            matrix the project builds for the approach's vocabulary, fitted to the
+            embedding's width by :func:`agnews_pipeline.embeddings.glove_initial_embedding`).
+            Frozen-GloVe families accept only ``random``, their embedding being
+            GloVe already.
         progress_bar: Show a progress bar over the batches of each epoch on an
             interactive terminal (never in logs written to a file or a pipe).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    recipe: str = "project"
     epochs: int = Field(8, ge=1)
     batch_size: int = Field(1024, ge=1)
     learning_rate: float = Field(1e-3, gt=0)
     seed: int = 0
     restore_best: bool = True
     patience: int | None = Field(None, ge=1)
+    gradient_clip: float | None = Field(None, gt=0)
+    embedding_init: Literal["random", "glove"] = "random"
     progress_bar: bool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _select_recipe(cls, data: Any) -> Any:
+        """Flatten ``recipe`` + ``recipes`` into the chosen recipe's settings."""
+        if not isinstance(data, dict) or "recipes" not in data:
+            return data
+        settings = dict(data)
+        recipes = settings.pop("recipes") or {}
+        name = settings.setdefault("recipe", "project")
+        if name not in recipes:
+            raise ValueError(
+                f"training.recipe is {name!r} but training.recipes defines only "
+                f"{sorted(recipes)}"
+            )
+        return {**recipes[name], **settings}
+
+    def summary(self) -> dict[str, Any]:
+        """The settings that shaped the trained model, for its history and the report."""
+        return self.model_dump(exclude={"progress_bar"})
 
 
 class ValidationOptions(BaseModel):
@@ -88,6 +132,7 @@ class TrainingHistory:
     seconds: list[float] = field(default_factory=list)
     best_epoch: int = 0
     stopped_early: bool = False
+    recipe: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the history as plain JSON-ready values."""
@@ -95,6 +140,7 @@ class TrainingHistory:
             "epochs": len(self.train_loss),
             "best_epoch": self.best_epoch,
             "stopped_early": self.stopped_early,
+            "recipe": self.recipe,
             "train_loss": self.train_loss,
             "validation_accuracy": self.validation_accuracy,
             "seconds": self.seconds,
@@ -253,7 +299,7 @@ def run_training_loop(
     Returns:
         The best (``restore_best``) or last state, and the history.
     """
-    history = TrainingHistory()
+    history = TrainingHistory(recipe=options.summary())
     best_state, best_accuracy = snapshot(state), -np.inf
     epochs_without_improvement = 0
     for epoch in range(1, options.epochs + 1):

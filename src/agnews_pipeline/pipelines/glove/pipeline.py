@@ -13,8 +13,13 @@ from .nodes import build_embedding_matrix
 
 # Namespace suffix -> (tokenizer whose vocabulary is embedded, GloVe vectors dataset).
 # An approach needing other vectors adds an entry here and its dataset to the catalog.
+# keras: glove_haiku's frozen embedding and conv1d_flax's starting point; basic_english
+# and word_regex: where rnn_torch and lstm_mxnet start their trainable embeddings
+# (training.embedding_init: glove).
 EMBEDDINGS: dict[str, tuple[str, str]] = {
     "keras_6b_50d": ("keras", "glove_6b_50d_vectors"),
+    "basic_english_6b_50d": ("basic_english", "glove_6b_50d_vectors"),
+    "word_regex_6b_50d": ("word_regex", "glove_6b_50d_vectors"),
 }
 
 

@@ -1,0 +1,87 @@
+"""Start a trainable embedding from GloVe: the ``embedding_init: glove`` training setting.
+
+The tutorials draw their trainable embeddings at random. Starting them from the GloVe
+matrix the ``glove`` pipeline already builds for the approach's vocabulary changes no
+layer of the architecture (the embedding is still ``Embed(V, d)`` and still trained); it
+only moves where training starts. When the embedding is narrower than GloVe the vectors
+are reduced by PCA, when it is wider they are rotated into the wider space by a seeded
+random orthonormal map, so distances between words survive either way.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+
+def glove_initial_embedding(
+    glove_matrix: np.ndarray,
+    dimension: int,
+    seed: int,
+    *,
+    padding_row: int | None = 0,
+) -> np.ndarray:
+    """Initial ``(V, dimension)`` rows for a trainable embedding, made from GloVe.
+
+    Args:
+        glove_matrix: ``(V, d)`` GloVe rows aligned with the vocabulary (the
+            ``glove`` pipeline's ``embedding_matrix``); all-zero rows are words
+            GloVe lacks.
+        dimension: The embedding's width.
+        seed: Draws the rows of words GloVe lacks and, when ``dimension > d``, the
+            rotation.
+        padding_row: A row that stays all zeros (the padding index), or ``None``.
+
+    Returns:
+        float32 ``(V, dimension)``: covered words carry their (projected) GloVe
+        vector, the others a normal draw with the covered rows' spread, the padding
+        row zeros.
+
+    Raises:
+        ValueError: If the matrix is not 2-D, has no GloVe row at all, or
+            ``dimension`` is not positive.
+    """
+    matrix = np.asarray(glove_matrix, dtype=np.float64)
+    if matrix.ndim != 2:
+        raise ValueError(f"GloVe matrix must be (V, d), got shape {matrix.shape}")
+    if dimension < 1:
+        raise ValueError(f"embedding dimension must be positive, got {dimension}")
+    covered = np.any(matrix != 0.0, axis=1)
+    if padding_row is not None:
+        covered[padding_row] = False
+    if not covered.any():
+        raise ValueError(
+            "the GloVe matrix has no vector for any word of the vocabulary: is it "
+            "the matrix built for this approach's tokenizer?"
+        )
+    rng = np.random.default_rng(seed)
+    vectors = _fit_width(matrix[covered], dimension, rng)
+    initial = rng.normal(0.0, vectors.std(), size=(len(matrix), dimension))
+    initial[covered] = vectors
+    if padding_row is not None:
+        initial[padding_row] = 0.0
+    logger.info(
+        "GloVe initialisation: %d of %d rows from %d-d GloVe, projected to %d-d",
+        int(covered.sum()),
+        len(matrix),
+        matrix.shape[1],
+        dimension,
+    )
+    return initial.astype(np.float32)
+
+
+def _fit_width(vectors: np.ndarray, dimension: int, rng: np.random.Generator) -> np.ndarray:
+    """PCA down to ``dimension``, or a random orthonormal map up to it."""
+    width = vectors.shape[1]
+    if dimension == width:
+        return vectors
+    if dimension < width:
+        centred = vectors - vectors.mean(axis=0)
+        _, _, components = np.linalg.svd(centred, full_matrices=False)
+        return centred @ components[:dimension].T
+    rotation, _ = np.linalg.qr(rng.standard_normal((dimension, width)))
+    # rotation has orthonormal columns, so vectors @ rotation.T keeps every norm and dot.
+    return vectors @ rotation.T
