@@ -20,7 +20,7 @@ IN_MEMORY = re.compile(r"(_tokens|\.training_history)$")
 HEAVY_FRAMEWORKS = ("jax", "haiku", "flax", "optax", "torch", "mxnet", "gluonnlp")
 
 
-@pytest.fixture(scope="module", params=["local", "full"])
+@pytest.fixture(scope="module", params=["local", "full", "subset"])
 def context(request):
     bootstrap_project(PROJECT_ROOT)
     with KedroSession.create(project_path=PROJECT_ROOT, env=request.param) as session:
@@ -57,8 +57,11 @@ def test_full_environment_keeps_its_artifacts_apart(context):
     if context.env == "full":
         assert "/data/full/04_feature/" in path
         assert str(context.catalog.get("ag_news_train_raw")._filepath).endswith("train.csv")
+    elif context.env == "subset":
+        assert "/data/subset/04_feature/" in path
     else:
-        assert "/data/full/" not in path and "data/04_feature/" in path
+        assert "/data/full/" not in path and "/data/subset/" not in path
+        assert "data/04_feature/" in path
 
 
 def test_listing_pipelines_imports_no_deep_learning_framework():
