@@ -13,7 +13,9 @@ the ensemble with test accuracy and its binomial 95 % interval, the tutorial's
 reference, the recipe, seconds per epoch, train seconds and peak memory, then the
 floors the project holds itself to and whether each is met, and the whole run's wall
 time. Anything below the line ``HAND_WRITTEN_MARKER`` in an existing results file is
-kept: that section is for remarks written by hand.
+kept: that section is for remarks written by hand. The same table replaces the README's
+block between ``<!-- all_<data> start -->`` and ``<!-- all_<data> end -->``, so the
+figures the README shows are the script's too.
 """
 
 from __future__ import annotations
@@ -82,7 +84,21 @@ def main() -> None:
     results = RESULTS_DIR / f"all_{args.data}.md"
     lines = render(args.data, kedro_env, table, splits, seconds=seconds, peak=peak)
     results.write_text("\n".join(lines) + "\n" + hand_written_remarks(results), "utf-8")
+    update_readme(PROJECT_ROOT / "README.md", f"all_{args.data}", lines)
     print("\n".join(lines))  # noqa: T201 - a benchmark prints its figures
+
+
+def update_readme(readme: Path, block: str, lines: list[str]) -> None:
+    """Replace the README's ``<!-- block start -->`` .. ``end`` lines with ``lines``."""
+    start, end = f"<!-- {block} start -->", f"<!-- {block} end -->"
+    text = readme.read_text(encoding="utf-8")
+    if start not in text or end not in text:
+        return
+    head, rest = text.split(start, 1)
+    _, tail = rest.split(end, 1)
+    # The file's title line is the README section's heading already.
+    body = "\n".join(lines[2:])
+    readme.write_text(f"{head}{start}\n{body}\n{end}{tail}", encoding="utf-8")
 
 
 def hand_written_remarks(results: Path) -> str:
