@@ -6,6 +6,7 @@ from .flax_model_dataset import FlaxModelDataset
 from .glove_dataset import GloVeDataset
 from .haiku_model_dataset import HaikuModelDataset
 from .json_report_dataset import JSONReportDataset
+from .model_output_datasets import PickleModelDataset, PredictionsDataset
 from .mxnet_model_dataset import MXNetModelDataset
 from .numpy_dataset import NumpyDataset
 from .torch_model_dataset import TorchModelDataset
@@ -21,6 +22,8 @@ __all__ = [
     "MXNetModelDataset",
     "NumpyDataset",
     "OptionalPartitionedDataset",
+    "PickleModelDataset",
+    "PredictionsDataset",
     "TorchModelDataset",
     "TrainedModelsDataset",
 ]

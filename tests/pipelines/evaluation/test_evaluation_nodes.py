@@ -19,6 +19,9 @@ from agnews_pipeline.pipelines.evaluation.nodes import (
     evaluate_predictions,
     plot_confusion_matrix,
     predict_test_split,
+    predict_validation_split,
+    prediction_probabilities,
+    predictions_frame,
     probability_column,
 )
 from agnews_pipeline.training import TrainingHistory
@@ -88,7 +91,7 @@ def metrics(history) -> dict:
     return evaluate_predictions(
         predictions,
         model,
-        features(VALIDATION_LABELS, VALIDATION_PREDICTED),
+        predict_validation_split(model, features(VALIDATION_LABELS, VALIDATION_PREDICTED)),
         {**history, "embedding": {"glove": "glove.6B.50d", "token_coverage": 0.75}},
         {"test_accuracy": 0.5, "glove": "840B.300d"},
         vocabulary=VOCABULARY,
@@ -122,6 +125,24 @@ def test_predictions_frame_has_one_row_per_example():
     assert predictions["label_name"].tolist()[:4] == ["World"] * 3 + ["Sports"]
     assert (predictions[probability_columns].dtypes == np.float32).all()
     np.testing.assert_allclose(predictions[probability_columns].sum(axis=1), 1.0)
+
+
+def test_validation_predictions_have_the_test_format():
+    model = FirstTokenClassifier()
+    validation = predict_validation_split(
+        model, features(VALIDATION_LABELS, VALIDATION_PREDICTED)
+    )
+    test = predict_test_split(model, features(TEST_LABELS, TEST_PREDICTED))
+    assert list(validation.columns) == list(test.columns)
+    assert (validation.dtypes == test.dtypes).all()
+    assert validation["predicted"].tolist() == VALIDATION_PREDICTED
+
+
+def test_probabilities_round_trip_through_the_frame():
+    probabilities = np.asarray([[0.1, 0.2, 0.3, 0.4], [0.7, 0.1, 0.1, 0.1]])
+    frame = predictions_frame(np.asarray([3, 1]), probabilities)
+    assert frame["predicted"].tolist() == [3, 0]
+    np.testing.assert_allclose(prediction_probabilities(frame), probabilities, rtol=1e-6)
 
 
 def test_predictions_are_scored_in_batches():
@@ -200,7 +221,8 @@ def test_no_reference_accuracy_gives_none(history):
     model = FirstTokenClassifier()
     predictions = predict_test_split(model, features(TEST_LABELS, TEST_PREDICTED))
     metrics = evaluate_predictions(
-        predictions, model, features([0], [0]), history, {"glove": "6B.50d"},
+        predictions, model, predict_validation_split(model, features([0], [0])), history,
+        {"glove": "6B.50d"},
         vocabulary=VOCABULARY,
         max_tokens=3,
     )
@@ -266,6 +288,7 @@ def test_namespaced_template_runs_with_real_datasets(tmp_path, history):
     )
     assert {node.name for node in pipeline.nodes} == {
         "fam.appr.predict_test_split_node",
+        "fam.appr.predict_validation_split_node",
         "fam.appr.evaluate_predictions_node",
         "fam.appr.plot_confusion_matrix_node",
     }
@@ -295,6 +318,9 @@ def test_namespaced_template_runs_with_real_datasets(tmp_path, history):
             "fam.appr.test_predictions": ParquetDataset(
                 filepath=str(tmp_path / "test_predictions.parquet")
             ),
+            "fam.appr.validation_predictions": ParquetDataset(
+                filepath=str(tmp_path / "validation_predictions.parquet")
+            ),
             "fam.appr.metrics": JSONDataset(filepath=str(tmp_path / "metrics.json")),
             "fam.appr.confusion_matrix_plot": MatplotlibDataset(
                 filepath=str(tmp_path / "confusion_matrix.png")
@@ -308,4 +334,6 @@ def test_namespaced_template_runs_with_real_datasets(tmp_path, history):
     assert metrics["difference_from_reference"] == pytest.approx(0.025)
     predictions = pd.read_parquet(tmp_path / "test_predictions.parquet")
     assert predictions["predicted"].tolist() == TEST_PREDICTED
+    validation = pd.read_parquet(tmp_path / "validation_predictions.parquet")
+    assert validation["predicted"].tolist() == VALIDATION_PREDICTED
     assert (tmp_path / "confusion_matrix.png").stat().st_size > 0

@@ -62,6 +62,64 @@ def _to_builtin(value: Any) -> Any:
     return value
 
 
+def predictions_frame(labels: np.ndarray, probabilities: np.ndarray) -> pd.DataFrame:
+    """One row per example with its label, predicted class and class probabilities.
+
+    Args:
+        labels: True class indices, ``(N,)``.
+        probabilities: Class probabilities, ``(N, len(CLASS_NAMES))``.
+
+    Returns:
+        Columns ``row``, ``label``, ``label_name``, ``predicted``,
+        ``predicted_name`` and a float32 ``probability_<class>`` per class.
+    """
+    labels = np.asarray(labels, dtype=np.int32)
+    probabilities = np.asarray(probabilities, dtype=np.float32)
+    predicted = probabilities.argmax(axis=1).astype(np.int32)
+    names = np.asarray(CLASS_NAMES, dtype=object)
+    return pd.DataFrame(
+        {
+            "row": np.arange(len(labels), dtype=np.int64),
+            "label": labels,
+            "label_name": names[labels],
+            "predicted": predicted,
+            "predicted_name": names[predicted],
+            **{
+                probability_column(name): probabilities[:, index]
+                for index, name in enumerate(CLASS_NAMES)
+            },
+        }
+    )
+
+
+def prediction_probabilities(predictions: pd.DataFrame) -> np.ndarray:
+    """The ``(N, 4)`` class probabilities of a :func:`predictions_frame`.
+
+    Args:
+        predictions: A predictions table (test or validation split).
+
+    Returns:
+        A float64 array, one column per class in ``CLASS_NAMES`` order.
+    """
+    columns = [probability_column(name) for name in CLASS_NAMES]
+    return predictions[columns].to_numpy(dtype=np.float64)
+
+
+def _predict_split(
+    trained_model: TokenClassifier, features: dict[str, np.ndarray], split: str
+) -> pd.DataFrame:
+    probabilities = _predict_features(trained_model, features)
+    predictions = predictions_frame(features["labels"], probabilities)
+    logger.info(
+        "%s model: %s accuracy %s on %d examples",
+        trained_model.backend,
+        split,
+        _accuracy(predictions["label"], predictions["predicted"]),
+        len(predictions),
+    )
+    return predictions
+
+
 def predict_test_split(
     trained_model: TokenClassifier, test_features: dict[str, np.ndarray]
 ) -> pd.DataFrame:
@@ -75,30 +133,24 @@ def predict_test_split(
         One row per example: ``row``, ``label``, ``label_name``, ``predicted``,
         ``predicted_name`` and a float32 ``probability_<class>`` per class.
     """
-    probabilities = _predict_features(trained_model, test_features)
-    labels = np.asarray(test_features["labels"], dtype=np.int32)
-    predicted = probabilities.argmax(axis=1).astype(np.int32)
-    names = np.asarray(CLASS_NAMES, dtype=object)
-    predictions = pd.DataFrame(
-        {
-            "row": np.arange(len(labels), dtype=np.int64),
-            "label": labels,
-            "label_name": names[labels],
-            "predicted": predicted,
-            "predicted_name": names[predicted],
-            **{
-                probability_column(name): probabilities[:, index]
-                for index, name in enumerate(CLASS_NAMES)
-            },
-        }
-    )
-    logger.info(
-        "%s model: test accuracy %s on %d examples",
-        trained_model.backend,
-        _accuracy(labels, predicted),
-        len(labels),
-    )
-    return predictions
+    return _predict_split(trained_model, test_features, "test")
+
+
+def predict_validation_split(
+    trained_model: TokenClassifier, validation_features: dict[str, np.ndarray]
+) -> pd.DataFrame:
+    """Score every validation example, in the format of :func:`predict_test_split`.
+
+    The ensemble fits its combination on these, never on the test split.
+
+    Args:
+        trained_model: Any backend's model implementing ``TokenClassifier``.
+        validation_features: Token ids, lengths and labels of the validation split.
+
+    Returns:
+        The same columns as :func:`predict_test_split`, one row per example.
+    """
+    return _predict_split(trained_model, validation_features, "validation")
 
 
 def _confusion(labels: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:
@@ -160,7 +212,7 @@ def classification_metrics(labels: np.ndarray, predicted: np.ndarray) -> dict[st
 def evaluate_predictions(
     test_predictions: pd.DataFrame,
     trained_model: TokenClassifier,
-    validation_features: dict[str, np.ndarray],
+    validation_predictions: pd.DataFrame,
     training_history: dict[str, Any],
     reference: dict[str, Any],
     *,
@@ -171,9 +223,9 @@ def evaluate_predictions(
 
     Args:
         test_predictions: Output of :func:`predict_test_split`.
-        trained_model: The model, to re-score the validation split, so the
-            reported number is that of the model actually saved.
-        validation_features: Token ids, lengths and labels of the validation split.
+        trained_model: The model, for its backend and parameter counts.
+        validation_predictions: Output of :func:`predict_validation_split`, the
+            saved model's own scores, so the reported number is that model's.
         training_history: ``TrainingHistory.to_dict()`` of the training run.
         reference: The approach's ``reference`` parameter block; its
             ``test_accuracy`` (if any) is the number the tutorial reported.
@@ -192,10 +244,9 @@ def evaluate_predictions(
     scores = classification_metrics(labels, predicted)
     test_accuracy = scores["test_accuracy"]
 
-    validation_probabilities = _predict_features(trained_model, validation_features)
     validation_accuracy = _accuracy(
-        np.asarray(validation_features["labels"]),
-        validation_probabilities.argmax(axis=1),
+        validation_predictions["label"].to_numpy(),
+        validation_predictions["predicted"].to_numpy(),
     )
 
     epochs = training_history.get("epochs") or 0

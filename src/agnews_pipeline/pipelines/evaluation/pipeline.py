@@ -2,7 +2,8 @@
 
 Free inputs: ``trained_model``, ``test_features``, ``validation_features``,
 ``training_history``, ``vocabulary``, ``params:reference`` and ``params:max_tokens``.
-Outputs: ``test_predictions``, ``metrics`` and ``confusion_matrix_plot``. Under the namespace ``glove_haiku.mean``
+Outputs: ``test_predictions``, ``validation_predictions`` (what the ensemble fits
+on), ``metrics`` and ``confusion_matrix_plot``. Under the namespace ``glove_haiku.mean``
 they become ``glove_haiku.mean.metrics`` and so on, which the catalog's
 ``{family}.{approach}.*`` factories persist.
 """
@@ -11,7 +12,12 @@ from __future__ import annotations
 
 from kedro.pipeline import Node, Pipeline
 
-from .nodes import evaluate_predictions, plot_confusion_matrix, predict_test_split
+from .nodes import (
+    evaluate_predictions,
+    plot_confusion_matrix,
+    predict_test_split,
+    predict_validation_split,
+)
 
 
 def create_template() -> Pipeline:
@@ -33,11 +39,20 @@ def create_template() -> Pipeline:
                 name="predict_test_split_node",
             ),
             Node(
+                func=predict_validation_split,
+                inputs={
+                    "trained_model": "trained_model",
+                    "validation_features": "validation_features",
+                },
+                outputs="validation_predictions",
+                name="predict_validation_split_node",
+            ),
+            Node(
                 func=evaluate_predictions,
                 inputs={
                     "test_predictions": "test_predictions",
                     "trained_model": "trained_model",
-                    "validation_features": "validation_features",
+                    "validation_predictions": "validation_predictions",
                     "training_history": "training_history",
                     "reference": "params:reference",
                     "vocabulary": "vocabulary",
