@@ -6,11 +6,14 @@ import csv
 import hashlib
 import io
 import logging
+import time
+import uuid
+from copy import deepcopy
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import pandas as pd
-from kedro.io.core import DatasetError, get_filepath_str
+from kedro.io.core import DatasetError, get_filepath_str, get_protocol_and_path
 
 from agnews_pipeline.classifier import CLASS_NAMES
 
@@ -19,6 +22,15 @@ from ._atomic import AtomicFileDataset
 logger = logging.getLogger(__name__)
 
 _REMOTE_PROTOCOLS = {"http", "https"}
+# A download's temporary file, next to its target: "<name>.partial-<random>".
+_PARTIAL_MARK = ".partial-"
+# A partial untouched this long belongs to a download that was killed (a live one
+# writes every few seconds); younger ones may be another process's download in flight.
+_STALE_PARTIAL_SECONDS = 3600
+_HASH_CHUNK = 1 << 20
+_DEFAULT_REMOTE_HINT = (
+    "Download the file yourself and point the dataset's filepath at the local copy."
+)
 
 
 class AGNewsCSVDataset(AtomicFileDataset):
@@ -31,6 +43,11 @@ class AGNewsCSVDataset(AtomicFileDataset):
 
     An ``http(s)`` file is downloaded once into ``cache_dir`` and read from there;
     with ``md5`` set, the file (local, cached or downloaded) must match the checksum.
+    A download streams to ``<name>.partial-<random>`` in ``cache_dir`` and is renamed
+    to ``<name>`` only once complete and verified, so an interrupted or corrupt
+    download never leaves a file a later load would trust. Connecting gives up after
+    ``connect_timeout`` seconds and a stalled transfer after ``read_timeout`` seconds
+    without data; either way the error names the URL, the cause and ``missing_hint``.
 
     Example catalog entry::
 
@@ -48,10 +65,15 @@ class AGNewsCSVDataset(AtomicFileDataset):
         md5: str | None = None,
         cache_dir: str | None = None,
         missing_hint: str | None = None,
+        connect_timeout: float = 10.0,
+        read_timeout: float = 60.0,
         credentials: dict[str, Any] | None = None,
         fs_args: dict[str, Any] | None = None,
         metadata: dict[str, Any] | None = None,
     ) -> None:
+        protocol, _ = get_protocol_and_path(filepath)
+        if protocol in _REMOTE_PROTOCOLS:
+            fs_args = _with_http_timeouts(fs_args, connect_timeout, read_timeout)
         super().__init__(
             filepath=filepath,
             credentials=credentials,
@@ -88,40 +110,79 @@ class AGNewsCSVDataset(AtomicFileDataset):
 
     def _read_bytes(self) -> tuple[bytes, str]:
         path = get_filepath_str(self._filepath, self._protocol)
-        if self._protocol in _REMOTE_PROTOCOLS and self._cache_dir is not None:
-            return self._read_through_cache(path)
+        if self._protocol in _REMOTE_PROTOCOLS:
+            if self._cache_dir is not None:
+                return self._read_through_cache(path)
+            return self._fetch(path), path
         if not self._fs.exists(path):
             self._raise_missing(self._source)
         with self._fs.open(path, "rb") as file:
             return file.read(), self._source
 
     def _read_through_cache(self, url: str) -> tuple[bytes, str]:
+        """The cached copy if it checks out, else a fresh, verified download."""
         cached = self._cache_dir / Path(url).name
         if cached.exists():
             raw = cached.read_bytes()
             if self._md5 is None or _md5(raw) == self._md5:
                 return raw, str(cached)
             logger.warning("Cached %s does not match its checksum; fetching again", cached)
-        if not self._fs.exists(url):
+        self._download(url, cached)
+        return cached.read_bytes(), url
+
+    def _download(self, url: str, target: Path) -> None:
+        """Stream ``url`` to a partial file; rename it to ``target`` once verified."""
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_partials(target)
+        partial = target.with_name(f"{target.name}{_PARTIAL_MARK}{uuid.uuid4().hex[:8]}")
+        logger.info("Downloading %s into %s", url, target)
+        try:
+            try:
+                # fsspec opens the local file only once the server has answered 2xx.
+                self._fs.get_file(url, str(partial))
+            except FileNotFoundError:
+                self._raise_missing(url)
+            except Exception as error:  # noqa: BLE001 - aiohttp, asyncio and OS errors alike
+                raise self._download_error(url, error) from error
+            if not partial.exists():  # an empty body: fsspec wrote nothing
+                partial.write_bytes(b"")
+            self._verify_md5_of_file(partial, url)
+            partial.replace(target)
+        finally:
+            partial.unlink(missing_ok=True)
+
+    def _fetch(self, url: str) -> bytes:
+        """Read a remote file into memory (no cache folder configured)."""
+        try:
+            return self._fs.cat_file(url)
+        except FileNotFoundError:
             self._raise_missing(url)
-        logger.info("Downloading %s into %s", url, cached)
-        with self._fs.open(url, "rb") as file:
-            raw = file.read()
-        self._verify_md5(raw, url)
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        partial = cached.with_name(cached.name + ".partial")
-        partial.write_bytes(raw)
-        partial.replace(cached)
-        return raw, url
+        except Exception as error:  # noqa: BLE001 - aiohttp, asyncio and OS errors alike
+            raise self._download_error(url, error) from error
+
+    def _download_error(self, url: str, error: BaseException) -> DatasetError:
+        cause = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+        return DatasetError(
+            f"Could not download AG News file '{Path(url).name}' from '{url}' ({cause}); "
+            f"nothing was cached. {self._missing_hint or _DEFAULT_REMOTE_HINT}"
+        )
+
+    def _verify_md5_of_file(self, path: Path, where: str) -> None:
+        if self._md5 is not None:
+            self._check_md5(_md5_of_file(path), where)
 
     def _verify_md5(self, raw: bytes, where: str) -> None:
-        if self._md5 is not None and (found := _md5(raw)) != self._md5:
+        if self._md5 is not None:
+            self._check_md5(_md5(raw), where)
+
+    def _check_md5(self, found: str, where: str) -> None:
+        if found != self._md5:
             raise DatasetError(
                 f"{where}: MD5 checksum {found} does not match the expected {self._md5}; "
                 "the file is incomplete or not the official AG News release"
             )
 
-    def _raise_missing(self, where: str) -> None:
+    def _raise_missing(self, where: str) -> NoReturn:
         message = f"AG News file '{Path(where).name}' not found: looked for it at '{where}'."
         if self._missing_hint:
             message += f" {self._missing_hint}"
@@ -137,6 +198,51 @@ class AGNewsCSVDataset(AtomicFileDataset):
 
 def _md5(raw: bytes) -> str:
     return hashlib.md5(raw, usedforsecurity=False).hexdigest()
+
+
+def _md5_of_file(path: Path) -> str:
+    """The file's MD5, read in chunks (train.csv is 29 MB)."""
+    digest = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as file:
+        while chunk := file.read(_HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _with_http_timeouts(
+    fs_args: dict[str, Any] | None, connect_timeout: float, read_timeout: float
+) -> dict[str, Any]:
+    """``fs_args`` with an aiohttp timeout unless the catalog already sets one.
+
+    aiohttp's default gives up on a whole request after 5 minutes, which a slow but
+    healthy 29 MB download can exceed, and waits 30 s to connect, which is a long
+    hang offline. So: no total limit, a short connect limit, and a limit on silence.
+    """
+    import aiohttp  # noqa: PLC0415 - only http(s) sources need it
+
+    fs_args = deepcopy(fs_args) or {}
+    client_kwargs = fs_args.setdefault("client_kwargs", {})
+    client_kwargs.setdefault(
+        "timeout",
+        aiohttp.ClientTimeout(
+            total=None,
+            connect=connect_timeout,
+            sock_connect=connect_timeout,
+            sock_read=read_timeout,
+        ),
+    )
+    return fs_args
+
+
+def _remove_stale_partials(target: Path) -> None:
+    """Delete partial downloads of ``target`` left behind by killed runs."""
+    cutoff = time.time() - _STALE_PARTIAL_SECONDS
+    for partial in target.parent.glob(f"{target.name}{_PARTIAL_MARK}*"):
+        try:
+            if partial.stat().st_mtime < cutoff:
+                partial.unlink()
+        except FileNotFoundError:  # another process cleaned it up first
+            continue
 
 
 def parse_ag_news_csv(raw: bytes, where: str) -> pd.DataFrame:
