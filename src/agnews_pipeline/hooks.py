@@ -48,18 +48,20 @@ def peak_memory_mib() -> float:
 class NodeResourceHooks:
     """Measures every node's wall time and peak resident memory.
 
-    Each measurement is logged and merged into the ``node_resources`` catalog
-    dataset (the latest record per node name, kept across runs), which the
-    ``reporting`` pipeline turns into the run report. Peak memory is per node
-    where Linux lets the high-water mark be reset, else the process's peak so far.
-    Records are saved after every node, so a failed run keeps what it measured.
+    Each measurement is logged and saved as one record to the ``node_resources``
+    catalog dataset (a ``NodeRecordsDataset``: one file per node and run, merged to
+    the latest record per node on load), which the ``reporting`` pipeline turns into
+    the run report. Saving only the node's own record, never a read-modify-write of
+    a shared file, is what keeps the records of parallel processes (Airflow tasks)
+    from overwriting each other. Peak memory is per node where Linux lets the
+    high-water mark be reset, else the process's peak so far. Records are saved
+    after every node, so a failed run keeps what it measured.
     """
 
     def __init__(self) -> None:
         self._catalog: Any = None
         self._run_id: str | None = None
         self._started: dict[str, float] = {}
-        self._records: dict[str, dict[str, Any]] | None = None
         self._per_node = False
 
     @hook_impl
@@ -69,7 +71,6 @@ class NodeResourceHooks:
         """Keep the catalog and the run id for the records."""
         self._catalog = catalog if NODE_RESOURCES in catalog else None
         self._run_id = run_params.get("run_id") or run_params.get("session_id")
-        self._records = None
 
     @hook_impl
     def before_node_run(self, node: Node) -> None:
@@ -79,7 +80,7 @@ class NodeResourceHooks:
 
     @hook_impl
     def after_node_run(self, node: Node) -> None:
-        """Log the node's seconds and peak memory and save them with the others."""
+        """Log the node's seconds and peak memory and save them as the node's record."""
         seconds = time.perf_counter() - self._started.pop(node.name, time.perf_counter())
         peak = peak_memory_mib()
         logger.info(
@@ -91,14 +92,16 @@ class NodeResourceHooks:
         )
         if self._catalog is None:
             return
-        if self._records is None:
-            saved = self._catalog.load(NODE_RESOURCES) or {}
-            self._records = dict(saved.get("nodes", {}))
-        self._records[node.name] = {
+        self._catalog.save(NODE_RESOURCES, self.record(node.name, seconds, peak))
+
+    def record(self, node_name: str, seconds: float, peak_mib: float) -> dict[str, Any]:
+        """One node's record, as ``node_resources`` stores it."""
+        return {
+            "node": node_name,
             "seconds": round(seconds, 3),
-            "peak_memory_mib": round(peak, 1),
+            "peak_memory_mib": round(peak_mib, 1),
             "peak_memory_scope": "node" if self._per_node else "process",
             "run_id": self._run_id,
-            "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            # Microseconds: the latest record of a node wins, even within one second.
+            "finished_at": datetime.now(UTC).isoformat(timespec="microseconds"),
         }
-        self._catalog.save(NODE_RESOURCES, {"nodes": dict(sorted(self._records.items()))})

@@ -1,4 +1,4 @@
-"""Custom Kedro datasets: AG News CSV files, GloVe vectors, arrays, models, reports."""
+"""Custom Kedro datasets: AG News CSV files, GloVe vectors, arrays, models, reports, node records."""
 
 from .ag_news_csv_dataset import AGNewsCSVDataset
 from .batch_datasets import AtomicCSVDataset, OptionalPartitionedDataset
@@ -8,6 +8,7 @@ from .haiku_model_dataset import HaikuModelDataset
 from .json_report_dataset import JSONReportDataset
 from .model_output_datasets import PickleModelDataset, PredictionsDataset
 from .mxnet_model_dataset import MXNetModelDataset
+from .node_records_dataset import NodeRecordsDataset
 from .numpy_dataset import NumpyDataset
 from .torch_model_dataset import TorchModelDataset
 from .trained_models_dataset import TrainedModelsDataset
@@ -20,6 +21,7 @@ __all__ = [
     "HaikuModelDataset",
     "JSONReportDataset",
     "MXNetModelDataset",
+    "NodeRecordsDataset",
     "NumpyDataset",
     "OptionalPartitionedDataset",
     "PickleModelDataset",
