@@ -7,6 +7,7 @@ from kedro.pipeline import Pipeline
 from agnews_pipeline.pipelines import (
     batch_predict,
     conv1d_flax,
+    ensemble,
     glove,
     glove_gluonnlp,
     glove_haiku,
@@ -34,6 +35,7 @@ STAGES = {
     "lstm_mxnet": lstm_mxnet,
     "glove_gluonnlp": glove_gluonnlp,
     "reporting": reporting,
+    "ensemble": ensemble,
 }
 
 # The model families: each also has a retrain_<family> pipeline.
@@ -47,8 +49,10 @@ def register_pipelines() -> dict[str, Pipeline]:
     nodes they need (for a family: ingestion, its text features and GloVe matrix,
     nothing of other families). ``reporting`` runs the baselines (with the ingestion
     they need) and builds the results table from whatever metrics the catalog holds,
-    without training anything. ``__default__`` is every stage, ending with the
-    report. ``evaluation`` and ``explanation`` are templates that live inside each
+    without training anything; ``ensemble`` alone fits and scores the ensemble of
+    whatever approaches the catalog holds (``reporting`` refits it too, after the
+    baselines, so that the table's ensemble row is current). ``__default__`` is
+    every stage, ending with the ensemble and the report. ``evaluation`` and ``explanation`` are templates that live inside each
     family and are not registered on their own. ``batch_predict`` scores new articles
     with an already trained model and is not part of ``__default__``.
     ``retrain_<family>`` is a family, then the results table (the nightly retraining
@@ -63,10 +67,12 @@ def register_pipelines() -> dict[str, Pipeline]:
         name: everything.to_nodes(*(node.name for node in pipeline.nodes))
         for name, pipeline in found.items()
     }
-    # The results nodes read every family's metrics; pulling their producers in
-    # would make the report retrain everything.
+    # The results and ensemble nodes read every family's outputs; pulling their
+    # producers in would make the report retrain everything.
+    pipelines["ensemble"] = found["ensemble"]
     pipelines["reporting"] = (
         everything.to_nodes(*(node.name for node in create_baselines_pipeline().nodes))
+        + found["ensemble"]
         + create_results_pipeline()
     )
     pipelines["__default__"] = everything

@@ -10,6 +10,7 @@ from matplotlib.figure import Figure
 
 from agnews_pipeline.pipelines.reporting.nodes import (
     RESULTS_COLUMNS,
+    accuracy_interval,
     build_results_table,
     plot_accuracy_chart,
     plot_confusion_grid,
@@ -24,6 +25,7 @@ FRAMEWORKS = {
     "glove_haiku": "JAX + Haiku",
     "rnn_torch": "PyTorch",
     "baselines": {"fasttext": "fastText"},
+    "ensemble": "ensemble (weighted average)",
 }
 PARAMETERS = {
     "glove_haiku": {
@@ -49,7 +51,9 @@ CONFUSION = {
 MEAN_METRICS = {
     "backend": "haiku",
     "test_accuracy": 0.9,
+    "test_examples": 40,
     "best_validation_accuracy": 0.91,
+    "validation_accuracy": 0.91,
     "epochs": 8,
     "train_seconds": 12.0,
     "seconds_per_epoch": 1.5,
@@ -75,6 +79,18 @@ RNN_METRICS = {
     "max_tokens": 25,
     "model": {"parameters": 1000, "trainable_parameters": 1000},
     "embedding": {"trainable": True, "dimension": 50, "glove": None},
+    "history": {"recipe": {"recipe": "tutorial", "embedding_init": "glove"}},
+}
+ENSEMBLE_METRICS = {
+    "backend": "ensemble",
+    "test_accuracy": 0.95,
+    "test_examples": 40,
+    "validation_accuracy": 0.97,
+    "best_validation_accuracy": 0.97,
+    "weights": {"glove_haiku.mean": 0.5, "rnn_torch.rnn_50": 0.5},
+    "model": {"parameters": 2, "trainable_parameters": None},
+    "confusion_matrix": CONFUSION,
+    "saved_version": "2026-11-23T13.00.00.000Z",
 }
 
 
@@ -88,6 +104,7 @@ def table() -> pd.DataFrame:
         glove_haiku__sum=None,
         rnn_torch__rnn_50=RNN_METRICS,
         baselines__fasttext={"status": "unavailable", "reason": "fasttext not installed"},
+        ensemble__greedy_selection=ENSEMBLE_METRICS,
     )
 
 
@@ -98,6 +115,7 @@ def test_one_row_per_approach_in_the_given_order(table):
         ("glove_haiku", "sum", "missing"),
         ("rnn_torch", "rnn_50", "trained"),
         ("baselines", "fasttext", "unavailable"),
+        ("ensemble", "greedy_selection", "trained"),
     ]
 
 
@@ -118,6 +136,27 @@ def test_trained_row_carries_what_the_metrics_say(table):
     assert table.iloc[2]["embedding"] == "trainable"
     assert table.iloc[3]["framework"] == "fastText"
     assert table.iloc[2]["difference"] == pytest.approx(-0.1)
+
+
+def test_recipe_embedding_init_and_the_exact_interval(table):
+    mean, rnn, ensemble = table.iloc[0], table.iloc[2], table.iloc[4]
+    # No recipe recorded (trained before recipes existed): blank.
+    assert pd.isna(mean["recipe"]) and pd.isna(mean["embedding_init"])
+    assert (rnn["recipe"], rnn["embedding_init"]) == ("tutorial", "glove")
+    assert (mean["test_accuracy_low"], mean["test_accuracy_high"]) == pytest.approx(
+        accuracy_interval(0.9, 40)
+    )
+    assert mean["test_accuracy_low"] < 0.9 < mean["test_accuracy_high"]
+    assert mean["validation_accuracy"] == 0.91
+    assert ensemble["framework"] == "ensemble (weighted average)"
+    assert pd.isna(ensemble["embedding"]) and pd.isna(ensemble["embedding_init"])
+    assert math.isnan(table.iloc[1]["test_accuracy_low"])
+
+
+def test_accuracy_interval_is_clopper_pearson():
+    # Textbook values: 36 of 40 -> (0.7634, 0.9721); 0 of 10 -> (0, 0.3085).
+    assert accuracy_interval(0.9, 40) == pytest.approx((0.76337, 0.97213), abs=1e-4)
+    assert accuracy_interval(0.0, 10) == pytest.approx((0.0, 0.30850), abs=1e-4)
 
 
 def test_untrained_rows_keep_their_reference_and_say_why(table):
@@ -141,19 +180,24 @@ def test_markdown_lists_rows_missing_approaches_and_slowest_nodes_first(table):
     markdown = render_results_markdown(table, NODE_RESOURCES)
     lines = markdown.splitlines()
     assert lines[0] == "# AG News: every approach side by side"
-    assert "2 of 4 approaches have results." in markdown
+    assert "3 of 5 approaches have results." in markdown
     mean_row = next(line for line in lines if line.startswith("| glove_haiku | mean |"))
     cells = [cell.strip() for cell in mean_row.strip("|").split("|")]
-    assert cells[3:11] == [
+    assert cells[3:12] == [
+        "",
         "keras / 50",
         "frozen glove.6B.50d (fallback for glove.840B.300d), 50-d, 95.0 % tokens covered",
         "20,000,516 (516)",
         "8",
         "91.0",
-        "90.0",
+        "90.0 % (76.3–97.2)",
         "88.9",
         "+1.1",
     ]
+    rnn_row = next(line for line in lines if line.startswith("| rnn_torch | rnn_50 |"))
+    cells = [cell.strip() for cell in rnn_row.strip("|").split("|")]
+    assert cells[3] == "tutorial"
+    assert cells[5] == "trainable, 50-d, glove init"
     assert "- glove_haiku.sum: missing (not trained yet)" in lines
     assert "- baselines.fasttext: unavailable (fasttext not installed)" in lines
     node_rows = [line for line in lines if line.startswith("| glove_haiku.") or line.startswith("| split_")]
@@ -170,9 +214,9 @@ def test_accuracy_chart_has_a_test_and_a_reference_bar_per_approach(table):
     assert isinstance(figure, Figure)
     axes = figure.axes[0]
     heights = [round(patch.get_height(), 6) for patch in axes.patches]
-    assert heights == [90.0, 0.0, 50.0, 0.0, 88.9, 88.1, 60.0, 0.0]
+    assert heights == [90.0, 0.0, 50.0, 0.0, 95.0, 88.9, 88.1, 60.0, 0.0, 0.0]
     assert [label.get_text() for label in axes.get_xticklabels()] == [
-        "mean", "sum", "rnn_50", "fasttext",
+        "mean", "sum", "rnn_50", "fasttext", "greedy_selection",
     ]  # fmt: skip
     texts = {text.get_text() for text in axes.texts}
     assert {"missing", "unavailable", "glove_haiku", "rnn_torch", "baselines"} <= texts
@@ -197,7 +241,7 @@ def test_pipeline_reads_every_approach_metrics_and_the_hook_records():
         for family, approaches in FAMILY_APPROACHES.items()
         for approach in approaches
     }
-    assert len(expected) == 22
+    assert len(expected) == 23
     assert expected | {"params:reporting.frameworks", "parameters", "node_resources"} == set(
         build.inputs
     )

@@ -1,4 +1,10 @@
-"""Strong simple baselines on the same splits: TF-IDF + logistic regression, fastText."""
+"""Strong simple baselines on the same splits: TF-IDF + logistic regression, fastText.
+
+Each baseline is three nodes: train (the model is saved, versioned, so that
+``batch_predict`` and the ensemble can serve it), predict the validation and test
+splits (class probabilities in the evaluation template's format, which the ensemble
+combines), and score (``metrics.json`` in the neural approaches' schema).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ import importlib.util
 import logging
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +21,10 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
 from agnews_pipeline.classifier import CLASS_NAMES
-from agnews_pipeline.pipelines.evaluation.nodes import classification_metrics
+from agnews_pipeline.pipelines.evaluation.nodes import (
+    classification_metrics,
+    predictions_frame,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -43,10 +53,14 @@ class FastTextOptions(BaseModel):
     """The ``baselines.fasttext.options`` parameter block (fastText's own names).
 
     ``thread`` is 1 because fastText's Hogwild updates make multi-threaded
-    training non-deterministic.
+    training non-deterministic. Character n-grams (``minn``-``maxn``) share
+    statistics between rare word forms, which matters with a few thousand articles
+    a class.
 
     Attributes:
         word_ngrams: Longest word n-gram (2: bigrams, as in the fastText paper).
+        minn: Shortest character n-gram (0 with ``maxn`` 0: words only).
+        maxn: Longest character n-gram.
         dim: Size of the word vectors.
         epoch: Passes over the training split.
         lr: Learning rate.
@@ -57,6 +71,8 @@ class FastTextOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     word_ngrams: int = Field(2, ge=1)
+    minn: int = Field(0, ge=0)
+    maxn: int = Field(0, ge=0)
     dim: int = Field(10, ge=1)
     epoch: int = Field(5, ge=1)
     lr: float = Field(0.25, gt=0)
@@ -64,52 +80,88 @@ class FastTextOptions(BaseModel):
     thread: int = Field(1, ge=1)
 
 
-def _baseline_metrics(
-    backend: str,
-    test: pd.DataFrame,
-    test_predicted: np.ndarray,
-    *,
-    validation_accuracy: float,
-    train_seconds: float,
-    parameters: int,
-    description: dict[str, Any],
-) -> dict[str, Any]:
-    metrics = classification_metrics(
-        test["label"].to_numpy(), np.asarray(test_predicted)
-    )
-    return {
-        "backend": backend,
-        **metrics,
-        "validation_accuracy": validation_accuracy,
-        "best_validation_accuracy": validation_accuracy,
-        "reference_test_accuracy": None,
-        "difference_from_reference": None,
-        "epochs": description.pop("epochs", None),
-        "train_seconds": train_seconds,
-        "seconds_per_epoch": None,
-        "tokenizer": description.pop("tokenizer"),
-        "max_tokens": None,
-        "model": {"parameters": parameters, "trainable_parameters": parameters},
-        "embedding": {"trainable": True, "glove": None, **description},
-    }
+@dataclass
+class BaselineModel:
+    """A trained baseline: its estimator and how it was trained, pickled whole.
+
+    Attributes:
+        backend: ``"scikit-learn"`` or ``"fasttext"``.
+        estimator: Has ``predict_proba(texts) -> (N, 4)``; ``None`` when the
+            baseline could not be trained (``unavailable`` says why).
+        train_seconds: Wall time of the fit.
+        parameters: Learned parameter count.
+        description: ``tokenizer`` and embedding details for the metrics.
+        unavailable: Why there is no estimator, or ``None``.
+    """
+
+    backend: str
+    estimator: Any
+    train_seconds: float | None = None
+    parameters: int | None = None
+    description: dict[str, Any] = field(default_factory=dict)
+    unavailable: str | None = None
+
+    def predict_texts(self, texts: list[str]) -> np.ndarray:
+        """Class probabilities of raw texts, ``(len(texts), 4)`` in class order."""
+        if self.estimator is None:
+            raise ValueError(f"the {self.backend} baseline is unavailable: {self.unavailable}")
+        return np.asarray(self.estimator.predict_proba(list(texts)), dtype=np.float64)
 
 
-def train_tfidf_baseline(
-    train: pd.DataFrame,
-    validation: pd.DataFrame,
-    test: pd.DataFrame,
-    options: TfidfOptions,
-) -> dict[str, Any]:
-    """Fit word n-gram TF-IDF + logistic regression on train and score the test split.
+class _TfidfEstimator:
+    """A fitted scikit-learn pipeline whose probability columns follow class order."""
+
+    def __init__(self, pipeline: Any) -> None:
+        self.pipeline = pipeline
+
+    def predict_proba(self, texts: list[str]) -> np.ndarray:
+        found = self.pipeline.predict_proba(texts)
+        # A class absent from train has no column; it gets probability 0.
+        probabilities = np.zeros((len(texts), len(CLASS_NAMES)))
+        probabilities[:, self.pipeline.classes_.astype(int)] = found
+        return probabilities
+
+
+class FastTextEstimator:
+    """A fastText model that pickles as the bytes of its ``.bin`` file."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+
+    def __getstate__(self) -> dict[str, bytes]:
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "model.bin"
+            self.model.save_model(str(path))
+            return {"bin": path.read_bytes()}
+
+    def __setstate__(self, state: dict[str, bytes]) -> None:
+        import fasttext  # noqa: PLC0415
+
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "model.bin"
+            path.write_bytes(state["bin"])
+            self.model = fasttext.load_model(str(path))
+
+    def predict_proba(self, texts: list[str]) -> np.ndarray:
+        lines = _one_line_texts(pd.DataFrame({"text": list(texts)})).tolist()
+        labels, scores = self.model.predict(lines, k=-1, threshold=0.0)
+        probabilities = np.zeros((len(lines), len(CLASS_NAMES)))
+        for row, (found, score) in enumerate(zip(labels, scores, strict=True)):
+            columns = [int(label.removeprefix("__label__")) for label in found]
+            probabilities[row, columns] = score
+        # fastText rounds its softmax; rows sum to 1 for the ensemble's averages.
+        return probabilities / probabilities.sum(axis=1, keepdims=True).clip(1e-12)
+
+
+def train_tfidf_baseline(train: pd.DataFrame, options: TfidfOptions) -> BaselineModel:
+    """Fit word n-gram TF-IDF + logistic regression on the train split.
 
     Args:
         train: Training split with ``text`` and ``label``.
-        validation: Validation split, scored for the table's validation column.
-        test: Test split, the same rows the neural approaches are scored on.
         options: The approach's options (a dict is validated).
 
     Returns:
-        Metrics in the schema of the neural approaches' ``metrics.json``.
+        The fitted model with its training time and size.
     """
     from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: PLC0415
     from sklearn.linear_model import LogisticRegression  # noqa: PLC0415
@@ -128,12 +180,9 @@ def train_tfidf_baseline(
     model.fit(train["text"], train["label"])
     seconds = time.perf_counter() - started
     vectorizer, classifier = model.steps[0][1], model.steps[1][1]
-    validation_accuracy = float(np.mean(model.predict(validation["text"]) == validation["label"]))
-    metrics = _baseline_metrics(
-        "scikit-learn",
-        test,
-        model.predict(test["text"]),
-        validation_accuracy=validation_accuracy,
+    return BaselineModel(
+        backend="scikit-learn",
+        estimator=_TfidfEstimator(model),
         train_seconds=seconds,
         parameters=int(classifier.coef_.size + classifier.intercept_.size),
         description={
@@ -141,8 +190,6 @@ def train_tfidf_baseline(
             "features": len(vectorizer.vocabulary_),
         },
     )
-    logger.info("TF-IDF + logistic regression: test accuracy %.4f", metrics["test_accuracy"])
-    return metrics
 
 
 def fasttext_available() -> bool:
@@ -163,30 +210,22 @@ def _fasttext_lines(split: pd.DataFrame) -> str:
     )
 
 
-def train_fasttext_baseline(
-    train: pd.DataFrame,
-    validation: pd.DataFrame,
-    test: pd.DataFrame,
-    options: FastTextOptions,
-) -> dict[str, Any]:
-    """Train fastText with word bigrams on train and score the test split.
+def train_fasttext_baseline(train: pd.DataFrame, options: FastTextOptions) -> BaselineModel:
+    """Train fastText with word bigrams (and character n-grams) on the train split.
 
     Args:
         train: Training split with ``text`` and ``label``.
-        validation: Validation split, scored for the table's validation column.
-        test: Test split.
         options: The approach's options (a dict is validated).
 
     Returns:
-        Metrics in the schema of ``metrics.json``; when the ``fasttext`` package is
-        not installed, ``{"status": "unavailable", "reason": ...}`` so that the
-        results table says why the row is empty.
+        The trained model; without the ``fasttext`` package, a model with no
+        estimator whose ``unavailable`` says why, so the results table can.
     """
     options = FastTextOptions.model_validate(options)
     if not fasttext_available():
         reason = "the optional package fasttext is not installed (pip install fasttext)"
         logger.warning("fastText baseline skipped: %s", reason)
-        return {"status": "unavailable", "reason": reason}
+        return BaselineModel(backend="fasttext", estimator=None, unavailable=reason)
     import fasttext  # noqa: PLC0415
 
     with tempfile.TemporaryDirectory() as folder:
@@ -196,6 +235,8 @@ def train_fasttext_baseline(
         model = fasttext.train_supervised(
             input=str(train_file),
             wordNgrams=options.word_ngrams,
+            minn=options.minn,
+            maxn=options.maxn,
             dim=options.dim,
             epoch=options.epoch,
             lr=options.lr,
@@ -204,25 +245,89 @@ def train_fasttext_baseline(
             verbose=0,
         )
         seconds = time.perf_counter() - started
-
-    def predict(split: pd.DataFrame) -> np.ndarray:
-        labels, _ = model.predict(_one_line_texts(split).tolist())
-        return np.asarray([int(found[0].removeprefix("__label__")) for found in labels])
-
-    validation_accuracy = float(np.mean(predict(validation) == validation["label"].to_numpy()))
     input_rows, dim = model.get_input_matrix().shape
-    metrics = _baseline_metrics(
-        "fasttext",
-        test,
-        predict(test),
-        validation_accuracy=validation_accuracy,
+    tokenizer = f"fastText words + {options.word_ngrams}-grams (hashed)"
+    if options.maxn:
+        tokenizer += f", character {options.minn}-{options.maxn}-grams"
+    return BaselineModel(
+        backend="fasttext",
+        estimator=FastTextEstimator(model),
         train_seconds=seconds,
         parameters=int(input_rows * dim + len(CLASS_NAMES) * dim),
-        description={
-            "tokenizer": f"fastText words + {options.word_ngrams}-grams (hashed)",
-            "dimension": dim,
-            "epochs": options.epoch,
-        },
+        description={"tokenizer": tokenizer, "dimension": dim, "epochs": options.epoch},
     )
-    logger.info("fastText: test accuracy %.4f", metrics["test_accuracy"])
-    return metrics
+
+
+def _empty_predictions() -> pd.DataFrame:
+    return predictions_frame(np.zeros(0, dtype=np.int32), np.zeros((0, len(CLASS_NAMES))))
+
+
+def predict_baseline_splits(
+    trained_model: BaselineModel, validation: pd.DataFrame, test: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Class probabilities of the validation and test splits, as the neural approaches'.
+
+    Args:
+        trained_model: Output of a ``train_*_baseline`` node.
+        validation: Validation split with ``text`` and ``label``.
+        test: Test split with ``text`` and ``label``.
+
+    Returns:
+        ``(validation_predictions, test_predictions)`` in the evaluation
+        template's format; empty tables for an unavailable baseline.
+    """
+    if trained_model.estimator is None:
+        return _empty_predictions(), _empty_predictions()
+    return tuple(
+        predictions_frame(
+            split["label"].to_numpy(), trained_model.predict_texts(split["text"].tolist())
+        )
+        for split in (validation, test)
+    )
+
+
+def evaluate_baseline(
+    trained_model: BaselineModel,
+    validation_predictions: pd.DataFrame,
+    test_predictions: pd.DataFrame,
+) -> dict[str, Any]:
+    """Score a baseline's predictions in the schema of the neural approaches' metrics.
+
+    Args:
+        trained_model: Output of a ``train_*_baseline`` node.
+        validation_predictions: Its validation-split predictions.
+        test_predictions: Its test-split predictions.
+
+    Returns:
+        Metrics as in ``metrics.json``; ``{"status": "unavailable", "reason": ...}``
+        when the baseline could not be trained.
+    """
+    if trained_model.estimator is None:
+        return {"status": "unavailable", "reason": trained_model.unavailable}
+    metrics = classification_metrics(
+        test_predictions["label"].to_numpy(), test_predictions["predicted"].to_numpy()
+    )
+    validation_accuracy = float(
+        np.mean(validation_predictions["label"] == validation_predictions["predicted"])
+    )
+    description = dict(trained_model.description)
+    logger.info("%s baseline: test accuracy %.4f", trained_model.backend,
+                metrics["test_accuracy"])  # fmt: skip
+    return {
+        "backend": trained_model.backend,
+        **metrics,
+        "validation_accuracy": validation_accuracy,
+        "best_validation_accuracy": validation_accuracy,
+        "reference_test_accuracy": None,
+        "difference_from_reference": None,
+        "epochs": description.pop("epochs", None),
+        "train_seconds": trained_model.train_seconds,
+        "seconds_per_epoch": None,
+        "tokenizer": description.pop("tokenizer"),
+        "max_tokens": None,
+        "model": {
+            "parameters": trained_model.parameters,
+            "trainable_parameters": trained_model.parameters,
+        },
+        "embedding": {"trainable": True, "glove": None, **description},
+    }
