@@ -144,8 +144,6 @@ class AGNewsCSVDataset(AtomicFileDataset):
                 self._raise_missing(url)
             except Exception as error:  # noqa: BLE001 - aiohttp, asyncio and OS errors alike
                 raise self._download_error(url, error) from error
-            if not partial.exists():  # an empty body: fsspec wrote nothing
-                partial.write_bytes(b"")
             self._verify_md5_of_file(partial, url)
             partial.replace(target)
         finally:
