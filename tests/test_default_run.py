@@ -8,6 +8,7 @@ import re
 import pandas as pd
 import pytest
 
+from agnews_pipeline.datasets import NodeRecordsDataset
 from agnews_pipeline.pipeline_registry import register_pipelines
 from agnews_pipeline.pipelines.reporting.pipeline import FAMILY_APPROACHES
 from agnews_pipeline.sandbox import latest, run_kedro
@@ -57,9 +58,9 @@ def test_the_run_ends_with_every_approach_in_the_results_table(default_run):
 
 
 def test_the_hook_recorded_every_node_of_the_run(default_run):
-    records = json.loads(
-        (default_run / "data/08_reporting/node_resources.json").read_text()
-    )["nodes"]
+    records = NodeRecordsDataset(
+        path=str(default_run / "data/08_reporting/node_resources")
+    ).load()["nodes"]
     everything = {node.name for node in register_pipelines()["__default__"].nodes}
     assert set(records) == everything
     assert all(record["seconds"] >= 0 for record in records.values())
