@@ -97,6 +97,8 @@ def test_the_pipeline_reads_no_training_artifact_but_models_and_vocabularies():
         "batch_incoming_partitions",
         "batch_rejected_partitions_before",
         "text_vocabularies",
+        # The fitted ensemble (06_models), read when batch_predict.model is ensemble.
+        "ensemble.greedy_selection.combination",
     }
     scoring = next(
         node for node in create_pipeline().nodes if node.name == "score_partitions_node"

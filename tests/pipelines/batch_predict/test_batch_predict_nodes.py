@@ -6,12 +6,24 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from batch_predict_helpers import HAIKU_FAMILIES, NEW, OLD, VOCABULARY, results_table
+from batch_predict_helpers import (
+    HAIKU_FAMILIES,
+    NEW,
+    OLD,
+    VOCABULARY,
+    haiku_model,
+    results_table,
+)
 from kedro.io import DatasetError
+from kedro.io.core import Version
 from pydantic import ValidationError
 
 from agnews_pipeline.classifier import CLASS_NAMES
-from agnews_pipeline.datasets import TrainedModelsDataset
+from agnews_pipeline.datasets import (
+    HaikuModelDataset,
+    PickleModelDataset,
+    TrainedModelsDataset,
+)
 from agnews_pipeline.pipelines.batch_predict.nodes import (
     BatchPredictOptions,
     choose_serving_model,
@@ -19,6 +31,7 @@ from agnews_pipeline.pipelines.batch_predict.nodes import (
     score_partitions,
 )
 from agnews_pipeline.pipelines.explanation.text_classifier import TextPipelineClassifier
+from agnews_pipeline.pipelines.reporting.baselines import train_tfidf_baseline
 
 PROBABILITY_COLUMNS = [
     "probability_world",
@@ -47,7 +60,7 @@ def _fails(message, call, *args, **kwargs):
 # --- choosing the model ---------------------------------------------------------
 
 
-def test_best_is_the_highest_test_accuracy_among_trained_non_baseline_rows(
+def test_best_is_the_highest_validation_accuracy_among_trained_non_baseline_rows(
     trained_models,
 ):
     # The baseline row scores 0.91 but cannot serve.
@@ -59,21 +72,36 @@ def test_best_is_the_highest_test_accuracy_among_trained_non_baseline_rows(
         "framework": "haiku",
         "tokenizer": "keras",
         "max_tokens": 50,
+        "validation_accuracy": 0.82,
         "test_accuracy": 0.81,
         "chosen_by": "best",
     }
 
 
+def test_best_is_chosen_on_validation_not_test(trained_models):
+    # glove_haiku.mean has the higher test accuracy, glove_haiku.sum the higher
+    # validation accuracy: the test split must not choose.
+    table = results_table(validation={"glove_haiku.mean": 0.70, "glove_haiku.sum": 0.80})
+    chosen = _choose(trained_models, table)
+    assert (chosen["model"], chosen["validation_accuracy"], chosen["test_accuracy"]) == (
+        "glove_haiku.sum",
+        0.80,
+        0.79,
+    )
+
+
 def test_best_ignores_untrained_rows_and_breaks_ties_by_name(trained_models):
     table = results_table(
+        validation={"glove_haiku.sum": 0.82, "glove_haiku.flatten": 0.99},
         **{
             "glove_haiku.sum": ("trained", "haiku", "keras", 50, 0.81, OLD),
             "glove_haiku.flatten": ("missing", "haiku", "keras", 50, 0.99, None),
-        }
+        },
     )
     assert _choose(trained_models, table)["model"] == "glove_haiku.mean"
     table = results_table(
-        **{"glove_haiku.sum": ("trained", "haiku", "keras", 25, 0.85, OLD)}
+        validation={"glove_haiku.sum": 0.85},
+        **{"glove_haiku.sum": ("trained", "haiku", "keras", 25, 0.85, OLD)},
     )
     chosen = _choose(trained_models, table)
     assert (chosen["model"], chosen["max_tokens"]) == ("glove_haiku.sum", 25)
@@ -177,8 +205,8 @@ def test_best_without_any_trained_approach_is_explained(trained_models):
     )
     _fails(
         "batch_predict.model is 'best' but the results table has no trained "
-        "approach with a test accuracy (baselines cannot serve); train a family "
-        "(e.g. kedro run --pipelines=glove_haiku), then re-run kedro run "
+        "approach with a validation accuracy (baselines cannot serve alone); train "
+        "a family (e.g. kedro run --pipelines=glove_haiku), then re-run kedro run "
         "--pipelines=reporting",
         _choose,
         trained_models,
@@ -215,7 +243,8 @@ def test_a_malformed_results_table_is_explained(trained_models):
     _fails(
         "results_table lacks the columns ['tokenizer', 'model_version']; expected the "
         "reporting pipeline's table with ['family', 'approach', 'status', "
-        "'tokenizer', 'max_tokens', 'test_accuracy', 'model_version']",
+        "'tokenizer', 'max_tokens', 'validation_accuracy', 'test_accuracy', "
+        "'model_version']",
         _choose,
         trained_models,
         results_table().drop(columns=["tokenizer", "model_version"]),
@@ -253,7 +282,7 @@ def test_a_malformed_model_name_is_explained():
     with pytest.raises(ValidationError) as raised:
         BatchPredictOptions.model_validate({"model": "glove_haiku"})
     assert (
-        "'glove_haiku' is neither 'best' nor '<family>.<approach>' "
+        "'glove_haiku' is neither 'best', 'ensemble' nor '<family>.<approach>' "
         "(e.g. 'glove_haiku.mean')" in str(raised.value)
     )
 
@@ -435,3 +464,106 @@ def test_a_model_removed_between_the_two_nodes_is_explained(trained_models):
             trained_models={},
             vocabularies={"keras": lambda: VOCABULARY},
         )
+
+
+# --- serving the ensemble -------------------------------------------------------
+
+ENSEMBLE_VERSION = "2025-07-01T00.00.00.000Z"
+
+
+@pytest.fixture
+def ensemble_models(tmp_path):
+    """glove_haiku.mean and .sum (tiny, real) and a TF-IDF baseline, saved as the CLI does."""
+    for approach, seed in (("mean", 0), ("sum", 2)):
+        HaikuModelDataset(
+            filepath=str(tmp_path / "glove_haiku" / approach / "model.npz"),
+            version=Version(None, OLD),
+        ).save(haiku_model(seed))
+    train = pd.DataFrame(
+        {
+            "text": ["election vote", "football cup", "stocks oil", "chip software"] * 5,
+            "label": [0, 1, 2, 3] * 5,
+        }
+    )
+    PickleModelDataset(
+        filepath=str(tmp_path / "baselines" / "tfidf_logreg" / "model.pkl"),
+        version=Version(None, OLD),
+    ).save(train_tfidf_baseline(train, {}))
+    families = {
+        **HAIKU_FAMILIES,
+        "baselines": {
+            "type": "agnews_pipeline.datasets.PickleModelDataset",
+            "file_name": "model.pkl",
+        },
+    }
+    return TrainedModelsDataset(path=str(tmp_path), families=families).load()
+
+
+COMBINATION = {
+    "weights": {"glove_haiku.mean": 0.5, "baselines.tfidf_logreg": 0.25, "glove_haiku.sum": 0.25},
+    "members": {
+        "glove_haiku.mean": {"weight": 0.5, "model_version": OLD, "tokenizer": "keras",
+                             "max_tokens": 50},
+        "baselines.tfidf_logreg": {"weight": 0.25, "model_version": OLD, "tokenizer": None,
+                                   "max_tokens": None},
+        "glove_haiku.sum": {"weight": 0.25, "model_version": OLD, "tokenizer": "keras",
+                            "max_tokens": 50},
+    },
+    "validation_accuracy": 0.9,
+    "saved_version": ENSEMBLE_VERSION,
+}  # fmt: skip
+
+
+def test_the_ensemble_serves_its_members_combined_with_the_fitted_weights(ensemble_models):
+    table = results_table(
+        **{"ensemble.greedy_selection": ("trained", "ensemble", None, None, 0.93, ENSEMBLE_VERSION)}
+    )
+    chosen = choose_serving_model(table, ensemble_models, {"model": "ensemble"}, COMBINATION)
+    assert (chosen["model"], chosen["model_version"], chosen["test_accuracy"]) == (
+        "ensemble.greedy_selection",
+        ENSEMBLE_VERSION,
+        0.93,
+    )
+    assert [(m["model"], m["weight"]) for m in chosen["members"]] == [
+        ("glove_haiku.mean", 0.5),
+        ("baselines.tfidf_logreg", 0.25),
+        ("glove_haiku.sum", 0.25),
+    ]
+    new = {"a.csv": GOOD_CSV}
+    predictions, rejected = score_partitions(
+        new_partitions=new,
+        incoming_partitions=_incoming(new),
+        rejected_before=None,
+        serving_model=chosen,
+        trained_models=ensemble_models,
+        vocabularies={"keras": lambda: VOCABULARY},
+    )
+    assert rejected == {}
+    texts = ["Stocks rally oil cup", "Team wins the cup"]
+
+    def member(name: str, max_tokens: int = 50):
+        model = ensemble_models[name].load(OLD)
+        if name.startswith("baselines."):
+            return model.predict_texts(texts)
+        return TextPipelineClassifier(model, VOCABULARY, max_tokens).predict_texts(texts)
+
+    expected = (
+        0.5 * member("glove_haiku.mean")
+        + 0.25 * member("baselines.tfidf_logreg")
+        + 0.25 * member("glove_haiku.sum")
+    )
+    frame = predictions["a.csv"]
+    np.testing.assert_allclose(frame[PROBABILITY_COLUMNS].to_numpy(), expected, rtol=1e-5)
+    assert set(frame["family"]) == {"ensemble"}
+    assert set(frame["model_version"]) == {ENSEMBLE_VERSION}
+
+
+def test_the_ensemble_without_a_fitted_combination_is_explained(ensemble_models):
+    with pytest.raises(ValueError, match="no fitted ensemble was found"):
+        choose_serving_model(results_table(), ensemble_models, {"model": "ensemble"}, None)
+    missing = {**COMBINATION, "members": {**COMBINATION["members"]}}
+    missing["members"]["glove_haiku.flatten"] = {
+        "weight": 0.1, "model_version": OLD, "tokenizer": "keras", "max_tokens": 50,
+    }  # fmt: skip
+    with pytest.raises(ValueError, match="glove_haiku.flatten as trained, but no saved model"):
+        choose_serving_model(results_table(), ensemble_models, {"model": "ensemble"}, missing)

@@ -23,6 +23,7 @@ from .parsing import PartitionError, parse_partition
 logger = logging.getLogger(__name__)
 
 BEST = "best"
+ENSEMBLE = "ensemble"
 BASELINE_FAMILY = "baselines"
 RESULTS_COLUMNS = (
     "family",
@@ -30,6 +31,7 @@ RESULTS_COLUMNS = (
     "status",
     "tokenizer",
     "max_tokens",
+    "validation_accuracy",
     "test_accuracy",
     "model_version",
 )
@@ -39,9 +41,11 @@ class BatchPredictOptions(BaseModel):
     """The ``batch_predict`` parameter block.
 
     Attributes:
-        model: ``"best"`` (the trained approach with the highest test accuracy in
-            the results table) or ``"<family>.<approach>"``, e.g.
-            ``"glove_haiku.mean"``.
+        model: ``"best"`` (the trained approach with the highest validation
+            accuracy in the results table: model selection never looks at the test
+            split), ``"ensemble"`` (the fitted ensemble of the ``ensemble``
+            pipeline, its members' models combined) or ``"<family>.<approach>"``,
+            e.g. ``"glove_haiku.mean"``.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -51,9 +55,9 @@ class BatchPredictOptions(BaseModel):
     @field_validator("model")
     @classmethod
     def _best_or_an_approach(cls, value: str) -> str:
-        if value != BEST and not re.fullmatch(r"\w+\.\w+", value):
+        if value not in {BEST, ENSEMBLE} and not re.fullmatch(r"\w+\.\w+", value):
             raise ValueError(
-                f"{value!r} is neither 'best' nor '<family>.<approach>' "
+                f"{value!r} is neither 'best', 'ensemble' nor '<family>.<approach>' "
                 "(e.g. 'glove_haiku.mean')"
             )
         return value
@@ -73,6 +77,9 @@ def _check_results_table(results_table: pd.DataFrame) -> pd.DataFrame:
         )
     table = results_table.assign(
         test_accuracy=pd.to_numeric(results_table["test_accuracy"], errors="coerce"),
+        validation_accuracy=pd.to_numeric(
+            results_table["validation_accuracy"], errors="coerce"
+        ),
         family=results_table["family"].map(_text),
         approach=results_table["approach"].map(_text),
         status=results_table["status"].map(_text),
@@ -88,22 +95,30 @@ def _check_results_table(results_table: pd.DataFrame) -> pd.DataFrame:
 
 
 def _servable(table: pd.DataFrame) -> pd.DataFrame:
-    return table[(table["family"] != BASELINE_FAMILY) & (table["status"] == "trained")]
+    # Baselines serve only inside the ensemble; the ensemble is asked for by name
+    # (its validation accuracy is measured on the rows it was fitted on).
+    return table[
+        ~table["family"].isin({BASELINE_FAMILY, ENSEMBLE}) & (table["status"] == "trained")
+    ]
 
 
 def _pick_row(table: pd.DataFrame, choice: str) -> pd.Series:
     servable = _servable(table)
     if choice == BEST:
-        ranked = servable[servable["test_accuracy"].notna()]
+        # Chosen on the validation split: picking by test accuracy would make the
+        # test split a model-selection set and its accuracy optimistic.
+        ranked = servable[servable["validation_accuracy"].notna()]
         if ranked.empty:
             raise ValueError(
                 "batch_predict.model is 'best' but the results table has no trained "
-                "approach with a test accuracy (baselines cannot serve); train a "
-                "family (e.g. kedro run --pipelines=glove_haiku), then re-run "
+                "approach with a validation accuracy (baselines cannot serve alone); "
+                "train a family (e.g. kedro run --pipelines=glove_haiku), then re-run "
                 "kedro run --pipelines=reporting"
             )
         # Ties go to the alphabetically first approach, so the choice is stable.
-        ranked = ranked.sort_values(["test_accuracy", "name"], ascending=[False, True])
+        ranked = ranked.sort_values(
+            ["validation_accuracy", "name"], ascending=[False, True]
+        )
         return ranked.iloc[0]
     trained = sorted(servable["name"])
     found = table[table["name"] == choice]
@@ -128,7 +143,7 @@ def _pick_row(table: pd.DataFrame, choice: str) -> pd.Series:
     return row
 
 
-def _model_version(row: pd.Series, model: TrainedModel | None) -> str:
+def _model_version(row: Mapping[str, Any], model: TrainedModel | None) -> str:
     name = row["name"]
     if model is None:
         raise ValueError(
@@ -175,10 +190,76 @@ def _model_version(row: pd.Series, model: TrainedModel | None) -> str:
     return served
 
 
+def _ensemble_member(name: str, member: Mapping[str, Any],
+                     trained_models: Mapping[str, TrainedModel]) -> dict[str, Any]:  # fmt: skip
+    family, approach = name.split(".", 1)
+    version = _model_version(
+        {"name": name, "model_version": member.get("model_version")},
+        trained_models.get(name),
+    )
+    tokenizer = member.get("tokenizer")
+    if family != BASELINE_FAMILY and tokenizer not in TOKENIZERS:
+        raise ValueError(
+            f"ensemble member {name}: tokenizer {tokenizer!r}; expected one of "
+            f"{sorted(TOKENIZERS)}"
+        )
+    return {
+        "model": name,
+        "family": family,
+        "approach": approach,
+        "model_version": version,
+        "tokenizer": tokenizer,
+        "max_tokens": member.get("max_tokens"),
+        "weight": float(member["weight"]),
+    }
+
+
+def _choose_ensemble(
+    table: pd.DataFrame,
+    combination: Mapping[str, Any] | None,
+    trained_models: Mapping[str, TrainedModel],
+) -> dict[str, Any]:
+    if not combination or not combination.get("members"):
+        raise ValueError(
+            "batch_predict.model is 'ensemble' but no fitted ensemble was found "
+            "(06_models/ensemble/); run kedro run --pipelines=ensemble (or reporting) "
+            "after training"
+        )
+    members = [
+        _ensemble_member(name, member, trained_models)
+        for name, member in combination["members"].items()
+    ]
+    row = table[table["family"] == ENSEMBLE]
+    accuracy = row["test_accuracy"].iloc[0] if len(row) else None
+    family, approach = (
+        (row["family"].iloc[0], row["approach"].iloc[0]) if len(row) else (ENSEMBLE, ENSEMBLE)
+    )
+    chosen = {
+        "model": f"{family}.{approach}",
+        "family": family,
+        "approach": approach,
+        "model_version": combination.get("saved_version"),
+        "framework": ENSEMBLE,
+        "tokenizer": None,
+        "max_tokens": None,
+        "validation_accuracy": combination.get("validation_accuracy"),
+        "test_accuracy": None if accuracy is None or pd.isna(accuracy) else float(accuracy),
+        "chosen_by": "parameter",
+        "members": members,
+    }
+    logger.info(
+        "Serving the ensemble version %s: %s",
+        chosen["model_version"],
+        ", ".join(f"{m['model']} ({m['model_version']}) x {m['weight']:.3f}" for m in members),
+    )
+    return chosen
+
+
 def choose_serving_model(
     results_table: pd.DataFrame,
     trained_models: Mapping[str, TrainedModel],
     options: BatchPredictOptions,
+    ensemble_combination: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Pick the model that scores new articles, and the version that was evaluated.
 
@@ -186,11 +267,16 @@ def choose_serving_model(
         results_table: The reporting pipeline's table, one row per approach.
         trained_models: ``TrainedModelsDataset``'s listing (nothing is loaded).
         options: The ``batch_predict`` block (a dict is validated here).
+        ensemble_combination: The ``ensemble`` pipeline's fitted combination
+            (members, weights, versions), or ``None`` when none was fitted; read
+            only when ``options.model`` is ``"ensemble"``.
 
     Returns:
         ``model`` (``<family>.<approach>``), ``family``, ``approach``,
         ``model_version``, ``framework``, ``tokenizer``, ``max_tokens``,
-        ``test_accuracy`` and ``chosen_by`` (``"best"`` or ``"parameter"``).
+        ``validation_accuracy``, ``test_accuracy`` and ``chosen_by`` (``"best"``
+        or ``"parameter"``); for the ensemble also ``members`` (each with its
+        model, version, input and weight).
 
     Raises:
         ValueError: If the table lacks columns, the named approach is not listed,
@@ -198,6 +284,8 @@ def choose_serving_model(
     """
     options = BatchPredictOptions.model_validate(options)
     table = _check_results_table(results_table)
+    if options.model == ENSEMBLE or options.model.split(".")[0] == ENSEMBLE:
+        return _choose_ensemble(table, ensemble_combination, trained_models)
     row = _pick_row(table, options.model)
     name = row["name"]
     tokenizer = _text(row["tokenizer"])
@@ -217,6 +305,7 @@ def choose_serving_model(
         )
     version = _model_version(row, trained_models.get(name))
     accuracy = row["test_accuracy"]
+    validation = row["validation_accuracy"]
     chosen = {
         "model": name,
         "family": row["family"],
@@ -225,14 +314,15 @@ def choose_serving_model(
         "framework": _text(row.get("framework")),
         "tokenizer": tokenizer,
         "max_tokens": max_tokens,
+        "validation_accuracy": None if pd.isna(validation) else float(validation),
         "test_accuracy": None if pd.isna(accuracy) else float(accuracy),
         "chosen_by": "best" if options.model == BEST else "parameter",
     }
     logger.info(
-        "Serving %s, model version %s (test accuracy %s, chosen by %s)",
+        "Serving %s, model version %s (validation accuracy %s, chosen by %s)",
         name,
         version,
-        chosen["test_accuracy"],
+        chosen["validation_accuracy"],
         chosen["chosen_by"],
     )
     return chosen
@@ -317,17 +407,42 @@ def predictions_frame(
     return frame
 
 
+class _EnsembleScorer:
+    """The members' class probabilities, averaged with the fitted weights."""
+
+    def __init__(self, members: list[tuple[Any, float]]) -> None:
+        self.members = members
+
+    def predict_texts(self, texts: list[str]) -> np.ndarray:
+        total = sum(weight for _, weight in self.members)
+        return sum(
+            weight / total * np.asarray(scorer.predict_texts(texts), dtype=np.float64)
+            for scorer, weight in self.members
+        )
+
+
 def _text_classifier(
     serving_model: Mapping[str, Any],
     trained_models: Mapping[str, TrainedModel],
     vocabularies: Mapping[str, Callable[[], dict[str, Any]]],
-) -> TextPipelineClassifier:
+) -> Any:
+    """Something with ``predict_texts(texts) -> (N, 4)`` for the serving record."""
+    if serving_model.get("members"):
+        return _EnsembleScorer(
+            [
+                (_text_classifier(member, trained_models, vocabularies), member["weight"])
+                for member in serving_model["members"]
+            ]
+        )
     name, tokenizer = serving_model["model"], serving_model["tokenizer"]
     if name not in trained_models:
         raise ValueError(
             f"the serving model {name} is no longer under the models folder; found "
             f"{sorted(trained_models)}"
         )
+    if serving_model["family"] == BASELINE_FAMILY:
+        # A baseline's saved model reads raw text itself.
+        return trained_models[name].load(serving_model["model_version"])
     if tokenizer not in vocabularies:
         raise ValueError(
             f"{name} needs the {tokenizer!r} vocabulary "

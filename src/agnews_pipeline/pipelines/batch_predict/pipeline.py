@@ -8,13 +8,26 @@ next run scores the same partitions again.
 
 from __future__ import annotations
 
+import warnings
+
 from kedro.pipeline import Node, Pipeline
 
+from agnews_pipeline.pipelines.ensemble.pipeline import ENSEMBLE_NAME
+
 from .nodes import choose_serving_model, score_partitions
+
+ENSEMBLE_COMBINATION = f"{ENSEMBLE_NAME}.combination"
 
 
 def create_pipeline(**kwargs) -> Pipeline:
     """Build the two-node batch scoring pipeline (not part of ``__default__``)."""
+    with warnings.catch_warnings():
+        # The ensemble's combination is a namespaced (dotted) dataset read from here.
+        warnings.filterwarnings("ignore", message="One or more dataset names contain")
+        return _pipeline()
+
+
+def _pipeline() -> Pipeline:
     return Pipeline(
         [
             Node(
@@ -23,6 +36,8 @@ def create_pipeline(**kwargs) -> Pipeline:
                     "results_table": "results_table",
                     "trained_models": "trained_models",
                     "options": "params:batch_predict",
+                    # Read only when batch_predict.model is "ensemble".
+                    "ensemble_combination": ENSEMBLE_COMBINATION,
                 },
                 outputs="batch_serving_model",
                 name="choose_serving_model_node",
