@@ -133,6 +133,10 @@ def agnews_pipeline_retrain_glove_haiku():
     def glove_haiku_flatten_predict_test_split_node():
         _run_kedro_node(node_names=["glove_haiku.flatten.predict_test_split_node"])
 
+    @task(task_id="glove-haiku-flatten-predict-validation-split-node")
+    def glove_haiku_flatten_predict_validation_split_node():
+        _run_kedro_node(node_names=["glove_haiku.flatten.predict_validation_split_node"])
+
     @task(task_id="glove-haiku-mean-explain-article-node")
     def glove_haiku_mean_explain_article_node():
         _run_kedro_node(node_names=["glove_haiku.mean.explain_article_node"])
@@ -141,6 +145,10 @@ def agnews_pipeline_retrain_glove_haiku():
     def glove_haiku_mean_predict_test_split_node():
         _run_kedro_node(node_names=["glove_haiku.mean.predict_test_split_node"])
 
+    @task(task_id="glove-haiku-mean-predict-validation-split-node")
+    def glove_haiku_mean_predict_validation_split_node():
+        _run_kedro_node(node_names=["glove_haiku.mean.predict_validation_split_node"])
+
     @task(task_id="glove-haiku-sum-explain-article-node")
     def glove_haiku_sum_explain_article_node():
         _run_kedro_node(node_names=["glove_haiku.sum.explain_article_node"])
@@ -148,6 +156,10 @@ def agnews_pipeline_retrain_glove_haiku():
     @task(task_id="glove-haiku-sum-predict-test-split-node")
     def glove_haiku_sum_predict_test_split_node():
         _run_kedro_node(node_names=["glove_haiku.sum.predict_test_split_node"])
+
+    @task(task_id="glove-haiku-sum-predict-validation-split-node")
+    def glove_haiku_sum_predict_validation_split_node():
+        _run_kedro_node(node_names=["glove_haiku.sum.predict_validation_split_node"])
 
     @task(task_id="glove-haiku-flatten-evaluate-predictions-node")
     def glove_haiku_flatten_evaluate_predictions_node():
@@ -205,10 +217,13 @@ def agnews_pipeline_retrain_glove_haiku():
         "glove-haiku-sum-train-model-node": glove_haiku_sum_train_model_node(),
         "glove-haiku-flatten-explain-article-node": glove_haiku_flatten_explain_article_node(),
         "glove-haiku-flatten-predict-test-split-node": glove_haiku_flatten_predict_test_split_node(),
+        "glove-haiku-flatten-predict-validation-split-node": glove_haiku_flatten_predict_validation_split_node(),
         "glove-haiku-mean-explain-article-node": glove_haiku_mean_explain_article_node(),
         "glove-haiku-mean-predict-test-split-node": glove_haiku_mean_predict_test_split_node(),
+        "glove-haiku-mean-predict-validation-split-node": glove_haiku_mean_predict_validation_split_node(),
         "glove-haiku-sum-explain-article-node": glove_haiku_sum_explain_article_node(),
         "glove-haiku-sum-predict-test-split-node": glove_haiku_sum_predict_test_split_node(),
+        "glove-haiku-sum-predict-validation-split-node": glove_haiku_sum_predict_validation_split_node(),
         "glove-haiku-flatten-evaluate-predictions-node": glove_haiku_flatten_evaluate_predictions_node(),
         "glove-haiku-mean-evaluate-predictions-node": glove_haiku_mean_evaluate_predictions_node(),
         "glove-haiku-sum-evaluate-predictions-node": glove_haiku_sum_evaluate_predictions_node(),
@@ -251,28 +266,34 @@ def agnews_pipeline_retrain_glove_haiku():
     tasks["text-features-keras-fit-vocabulary-node"] >> tasks["glove-haiku-flatten-explain-article-node"]
     tasks["glove-haiku-flatten-train-model-node"] >> tasks["glove-haiku-flatten-predict-test-split-node"]
     tasks["text-features-keras-50-encode-test-node"] >> tasks["glove-haiku-flatten-predict-test-split-node"]
+    tasks["glove-haiku-flatten-train-model-node"] >> tasks["glove-haiku-flatten-predict-validation-split-node"]
+    tasks["text-features-keras-50-encode-validation-node"] >> tasks["glove-haiku-flatten-predict-validation-split-node"]
     tasks["glove-haiku-mean-train-model-node"] >> tasks["glove-haiku-mean-explain-article-node"]
     tasks["prepare-test-split-node"] >> tasks["glove-haiku-mean-explain-article-node"]
     tasks["text-features-keras-fit-vocabulary-node"] >> tasks["glove-haiku-mean-explain-article-node"]
     tasks["glove-haiku-mean-train-model-node"] >> tasks["glove-haiku-mean-predict-test-split-node"]
     tasks["text-features-keras-50-encode-test-node"] >> tasks["glove-haiku-mean-predict-test-split-node"]
+    tasks["glove-haiku-mean-train-model-node"] >> tasks["glove-haiku-mean-predict-validation-split-node"]
+    tasks["text-features-keras-50-encode-validation-node"] >> tasks["glove-haiku-mean-predict-validation-split-node"]
     tasks["glove-haiku-sum-train-model-node"] >> tasks["glove-haiku-sum-explain-article-node"]
     tasks["prepare-test-split-node"] >> tasks["glove-haiku-sum-explain-article-node"]
     tasks["text-features-keras-fit-vocabulary-node"] >> tasks["glove-haiku-sum-explain-article-node"]
     tasks["glove-haiku-sum-train-model-node"] >> tasks["glove-haiku-sum-predict-test-split-node"]
     tasks["text-features-keras-50-encode-test-node"] >> tasks["glove-haiku-sum-predict-test-split-node"]
+    tasks["glove-haiku-sum-train-model-node"] >> tasks["glove-haiku-sum-predict-validation-split-node"]
+    tasks["text-features-keras-50-encode-validation-node"] >> tasks["glove-haiku-sum-predict-validation-split-node"]
     tasks["glove-haiku-flatten-predict-test-split-node"] >> tasks["glove-haiku-flatten-evaluate-predictions-node"]
+    tasks["glove-haiku-flatten-predict-validation-split-node"] >> tasks["glove-haiku-flatten-evaluate-predictions-node"]
     tasks["glove-haiku-flatten-train-model-node"] >> tasks["glove-haiku-flatten-evaluate-predictions-node"]
     tasks["text-features-keras-fit-vocabulary-node"] >> tasks["glove-haiku-flatten-evaluate-predictions-node"]
-    tasks["text-features-keras-50-encode-validation-node"] >> tasks["glove-haiku-flatten-evaluate-predictions-node"]
     tasks["glove-haiku-mean-predict-test-split-node"] >> tasks["glove-haiku-mean-evaluate-predictions-node"]
+    tasks["glove-haiku-mean-predict-validation-split-node"] >> tasks["glove-haiku-mean-evaluate-predictions-node"]
     tasks["glove-haiku-mean-train-model-node"] >> tasks["glove-haiku-mean-evaluate-predictions-node"]
     tasks["text-features-keras-fit-vocabulary-node"] >> tasks["glove-haiku-mean-evaluate-predictions-node"]
-    tasks["text-features-keras-50-encode-validation-node"] >> tasks["glove-haiku-mean-evaluate-predictions-node"]
     tasks["glove-haiku-sum-predict-test-split-node"] >> tasks["glove-haiku-sum-evaluate-predictions-node"]
+    tasks["glove-haiku-sum-predict-validation-split-node"] >> tasks["glove-haiku-sum-evaluate-predictions-node"]
     tasks["glove-haiku-sum-train-model-node"] >> tasks["glove-haiku-sum-evaluate-predictions-node"]
     tasks["text-features-keras-fit-vocabulary-node"] >> tasks["glove-haiku-sum-evaluate-predictions-node"]
-    tasks["text-features-keras-50-encode-validation-node"] >> tasks["glove-haiku-sum-evaluate-predictions-node"]
     tasks["glove-haiku-flatten-evaluate-predictions-node"] >> tasks["build-results-table-node"]
     tasks["glove-haiku-mean-evaluate-predictions-node"] >> tasks["build-results-table-node"]
     tasks["glove-haiku-sum-evaluate-predictions-node"] >> tasks["build-results-table-node"]
