@@ -34,14 +34,14 @@ def _versions(project, relative: str) -> list[str]:
 def test_the_run_ends_with_every_approach_in_the_results_table(default_run):
     reporting = default_run / "data" / "08_reporting"
     table = pd.read_csv(latest(reporting / "results.csv"))
-    assert len(table) == APPROACH_COUNT == 22
+    assert len(table) == APPROACH_COUNT == 23  # 20 approaches, 2 baselines, the ensemble
     assert set(table["status"]) == {"trained"}, table[["approach", "status", "note"]]
     assert list(zip(table["family"], table["approach"], strict=True)) == [
         (family, approach)
         for family, approaches in FAMILY_APPROACHES.items()
         for approach in approaches
     ]
-    neural = table[table["family"] != "baselines"]
+    neural = table[~table["family"].isin({"baselines", "ensemble"})]
     assert (neural["epochs"] == 2).all()
     assert neural["reference_accuracy"].notna().all()
     assert (neural["parameters"] >= neural["trainable_parameters"]).all()
@@ -53,7 +53,11 @@ def test_the_run_ends_with_every_approach_in_the_results_table(default_run):
     for name in ("results_accuracy.png", "results_confusion_matrices.png"):
         assert latest(reporting / name).read_bytes().startswith(PNG_MAGIC)
     markdown = latest(reporting / "results.md").read_text()
-    assert "22 of 22 approaches have results" in markdown
+    assert "23 of 23 approaches have results" in markdown
+    ensemble = table[table["family"] == "ensemble"].iloc[0]
+    assert ensemble["test_accuracy_low"] < ensemble["test_accuracy"] < ensemble[
+        "test_accuracy_high"
+    ]
     assert "| lstm_mxnet | bilstm_3layer | MXNet Gluon |" in markdown
 
 

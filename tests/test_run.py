@@ -182,7 +182,7 @@ def test_reporting_alone_lists_untrained_approaches_as_missing(sample_run):
     assert not any("train_model_node" in name for name in ran), ran
     table = pd.read_csv(latest(project / "data/08_reporting/results.csv"))
     status = dict(zip(table["family"] + "." + table["approach"], table["status"], strict=True))
-    assert len(status) == 22
+    assert len(status) == 23
     trained = {name for name, value in status.items() if value == "trained"}
     assert trained == {
         "glove_haiku.flatten",
@@ -190,11 +190,13 @@ def test_reporting_alone_lists_untrained_approaches_as_missing(sample_run):
         "glove_haiku.sum",
         "baselines.tfidf_logreg",
         "baselines.fasttext",
+        # Refitted by reporting on what the catalog holds: the five above.
+        "ensemble.greedy_selection",
     }
     missing = table[table["status"] == "missing"]
     assert len(missing) == 17
     assert set(missing["note"]) == {"not trained yet"}
     assert missing["reference_accuracy"].notna().all()
     markdown = latest(project / "data/08_reporting/results.md").read_text()
-    assert "5 of 22 approaches have results" in markdown
+    assert "6 of 23 approaches have results" in markdown
     assert "- rnn_torch.rnn_25: missing (not trained yet)" in markdown

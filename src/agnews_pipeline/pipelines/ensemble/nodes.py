@@ -263,8 +263,13 @@ def apply_ensemble(
         ValueError: If a weighted member lacks test predictions or they are not on
             the same rows as the others'.
     """
-    usable = _usable_members(test_predictions, "test")
     weights = combination["weights"]
+    # Only the weighted members matter here; the others were skipped (and said so)
+    # by the fit.
+    usable = _usable_members(
+        {key: frame for key, frame in test_predictions.items() if member_name(key) in weights},
+        "test",
+    )
     labels = None
     probabilities = {}
     for name in weights:
@@ -312,6 +317,6 @@ def evaluate_ensemble(
         "members": combination["members"],
         "candidates": combination["candidates"],
         "skipped": combination["skipped"],
-        "model": {"parameters": len(combination["weights"]), "trainable_parameters": None},
+        "model": {"members": len(combination["weights"])},
     }
 
