@@ -88,8 +88,13 @@ def test_fit_is_deterministic_and_skips_missing_members(caplog):
 def test_members_on_other_rows_or_unavailable_are_skipped():
     shifted = predictions_frame(np.roll(LABELS, 1), GOOD_B)
     empty = predictions_frame(np.zeros(0, dtype=int), np.zeros((0, 4)))
+    # The stale member comes first; the rows most members share still win.
     fitted = fit_ensemble(
-        {"rounds": 5}, fam__a=predictions_frame(LABELS, GOOD_A), fam__b=shifted, fam__c=empty
+        {"rounds": 5},
+        fam__b=shifted,
+        fam__a=predictions_frame(LABELS, GOOD_A),
+        fam__bad=predictions_frame(LABELS, BAD),
+        fam__c=empty,
     )
     assert fitted["weights"] == {"fam.a": 1.0}
     assert fitted["skipped"] == ["fam.b", "fam.c"]

@@ -143,12 +143,20 @@ def fit_ensemble(
     """
     options = EnsembleOptions.model_validate(options)
     usable = _usable_members(validation_predictions, "validation")
+    # The rows most members were scored on (the first such member's on a tie): one
+    # stale member from another data set must not exclude all the others.
+    signatures = [frame["label"].to_numpy().tobytes() for frame in usable.values()]
     reference_labels = None
+    if signatures:
+        majority = max(signatures, key=signatures.count)
+        reference_labels = next(
+            frame["label"].to_numpy()
+            for frame, signature in zip(usable.values(), signatures, strict=True)
+            if signature == majority
+        )
     aligned: dict[str, np.ndarray] = {}
     for name, frame in usable.items():
         labels = frame["label"].to_numpy()
-        if reference_labels is None:
-            reference_labels = labels
         if len(labels) != len(reference_labels) or not np.array_equal(labels, reference_labels):
             # A member scored on other rows (another data set or split seed) cannot be
             # averaged with the others row by row.
