@@ -150,6 +150,7 @@ def test_recipe_embedding_init_and_the_exact_interval(table):
     assert mean["validation_accuracy"] == 0.91
     assert ensemble["framework"] == "ensemble (weighted average)"
     assert pd.isna(ensemble["embedding"]) and pd.isna(ensemble["embedding_init"])
+    assert ensemble["note"] == "weights: glove_haiku.mean 0.50, rnn_torch.rnn_50 0.50"
     assert math.isnan(table.iloc[1]["test_accuracy_low"])
 
 

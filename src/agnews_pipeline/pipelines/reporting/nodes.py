@@ -150,6 +150,9 @@ def _row(
     if embedding.get("fallback"):
         notes.append(f"GloVe fallback: {embedding.get('glove')} instead of "
                      f"{embedding.get('requested_glove')}")
+    if metrics.get("weights"):  # the ensemble: which members, how much each
+        notes.append("weights: " + ", ".join(
+            f"{name} {weight:.2f}" for name, weight in metrics["weights"].items()))  # fmt: skip
     return {
         **row,
         "status": _TRAINED,
