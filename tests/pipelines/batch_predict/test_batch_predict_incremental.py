@@ -51,6 +51,12 @@ def _catalog_config(data_dir: Path) -> dict:
         "type": "pandas.CSVDataset",
         "filepath": str(data_dir / "08_reporting" / "results.csv"),
     }
+    # Defined in catalog_06_models_ensemble.yml; no ensemble is fitted here.
+    config["ensemble.greedy_selection.combination"] = {
+        "type": "agnews_pipeline.datasets.JSONReportDataset",
+        "filepath": str(data_dir / "06_models" / "ensemble" / "combination.json"),
+        "missing_ok": True,
+    }
     return config
 
 
