@@ -122,6 +122,34 @@ def _usable_members(
     return usable
 
 
+def _aligned_probabilities(
+    usable: dict[str, pd.DataFrame],
+) -> tuple[dict[str, np.ndarray], np.ndarray | None]:
+    """The members scored on the same rows, with those rows' labels.
+
+    The reference rows are those most members were scored on (the first such
+    member's on a tie): one stale member from another data set or split seed must not
+    exclude all the others, and cannot be averaged with them row by row.
+    """
+    signatures = [frame["label"].to_numpy().tobytes() for frame in usable.values()]
+    if not signatures:
+        return {}, None
+    majority = max(signatures, key=signatures.count)
+    aligned = {}
+    for (name, frame), signature in zip(usable.items(), signatures, strict=True):
+        if signature != majority:
+            logger.warning("Ensemble: %s was scored on different validation rows; skipped",
+                           name)  # fmt: skip
+            continue
+        aligned[name] = prediction_probabilities(frame)
+    labels = next(
+        frame["label"].to_numpy()
+        for frame, signature in zip(usable.values(), signatures, strict=True)
+        if signature == majority
+    )
+    return aligned, labels
+
+
 def fit_ensemble(
     options: EnsembleOptions, **validation_predictions: pd.DataFrame | None
 ) -> dict[str, Any]:
@@ -142,28 +170,9 @@ def fit_ensemble(
         ValueError: If fewer than ``min_members`` members have predictions.
     """
     options = EnsembleOptions.model_validate(options)
-    usable = _usable_members(validation_predictions, "validation")
-    # The rows most members were scored on (the first such member's on a tie): one
-    # stale member from another data set must not exclude all the others.
-    signatures = [frame["label"].to_numpy().tobytes() for frame in usable.values()]
-    reference_labels = None
-    if signatures:
-        majority = max(signatures, key=signatures.count)
-        reference_labels = next(
-            frame["label"].to_numpy()
-            for frame, signature in zip(usable.values(), signatures, strict=True)
-            if signature == majority
-        )
-    aligned: dict[str, np.ndarray] = {}
-    for name, frame in usable.items():
-        labels = frame["label"].to_numpy()
-        if len(labels) != len(reference_labels) or not np.array_equal(labels, reference_labels):
-            # A member scored on other rows (another data set or split seed) cannot be
-            # averaged with the others row by row.
-            logger.warning("Ensemble: %s was scored on different validation rows; skipped",
-                           name)  # fmt: skip
-            continue
-        aligned[name] = prediction_probabilities(frame)
+    aligned, reference_labels = _aligned_probabilities(
+        _usable_members(validation_predictions, "validation")
+    )
     if len(aligned) < options.min_members:
         raise ValueError(
             f"the ensemble needs at least {options.min_members} members with validation "
