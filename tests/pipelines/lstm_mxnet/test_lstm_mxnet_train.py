@@ -1,4 +1,5 @@
-"""lstm_mxnet training: every weight trains, determinism, best epoch, node, pipeline."""
+"""lstm_mxnet training: every weight trains, determinism, best epoch, clipping, GloVe
+start, node, pipeline."""
 
 import subprocess
 import sys
@@ -9,8 +10,9 @@ import pytest
 import yaml
 from kedro.validation.type_extractor import TypeExtractor
 
+from agnews_pipeline.embeddings import glove_initial_embedding
 from agnews_pipeline.mxnet_compat import import_mxnet
-from agnews_pipeline.pipelines.lstm_mxnet import create_pipeline
+from agnews_pipeline.pipelines.lstm_mxnet import create_pipeline, train
 from agnews_pipeline.pipelines.lstm_mxnet.models import (
     LSTMClassifier,
     LSTMConfig,
@@ -25,6 +27,7 @@ from agnews_pipeline.pipelines.lstm_mxnet.train import (
     padded_batch,
     train_lstm_classifier,
     train_step,
+    trainable_gradients,
 )
 from agnews_pipeline.training import TrainingOptions
 
@@ -70,6 +73,16 @@ VOCABULARY = {
     "tokens": ["<unk>", "a", "b", "c", "d", "e", "f", "g", "h"],
     "counts": [0, 9, 8, 7, 6, 5, 4, 3, 2],
 }
+
+
+def _glove(rows=V, width=12):
+    """A stand-in GloVe matrix: padding row 0 and every fourth word uncovered (zeros)."""
+    matrix = np.random.default_rng(5).normal(size=(rows, width)).astype(np.float32)
+    matrix[::4] = 0.0
+    return matrix
+
+
+GLOVE = _glove()
 
 
 def _train(config=CONFIG, **options):
@@ -221,6 +234,7 @@ def test_node_accepts_plain_dicts_and_returns_model_and_history(caplog):
         VALIDATION,
         VALIDATION,
         VOCABULARY,
+        GLOVE,
         model_options=model,
         training_options=options,
         validation_options={},
@@ -237,6 +251,7 @@ def test_node_accepts_plain_dicts_and_returns_model_and_history(caplog):
         VALIDATION,
         all_padding,
         VOCABULARY,
+        GLOVE,
         model_options=model,
         training_options=options,
         validation_options={"split": "test"},
@@ -250,6 +265,7 @@ def test_node_accepts_plain_dicts_and_returns_model_and_history(caplog):
             VALIDATION,
             VALIDATION,
             VOCABULARY,
+            GLOVE,
             model_options={"readout": "mean"},
             training_options=options,
             validation_options={},
@@ -266,6 +282,7 @@ def test_node_refuses_a_vocabulary_gluonnlp_orders_differently():
             VALIDATION,
             VALIDATION,
             swapped,
+            GLOVE,
             model_options=CONFIG,
             training_options=OPTIONS,
             validation_options=ValidationOptions(),
@@ -292,7 +309,7 @@ def test_pipeline_namespaces_and_free_inputs():
         for block in ("model", "training", "validation", "reference", "explanation")
     }
     shared = (
-        {"word_regex_vocabulary", "ag_news_test"}
+        {"word_regex_vocabulary", "word_regex_6b_50d_glove_matrix", "ag_news_test"}
         | _shared("word_regex_25")
         | _shared("word_regex_50")
     )
@@ -302,9 +319,12 @@ def test_pipeline_namespaces_and_free_inputs():
         _shared("word_regex_25")
     )
     for approach in APPROACHES:
-        assert f"lstm_mxnet.{approach}.train_model_node" in {
-            node.name for node in pipeline.nodes
-        }
+        train_node = next(
+            node
+            for node in pipeline.nodes
+            if node.name == f"lstm_mxnet.{approach}.train_model_node"
+        )
+        assert "word_regex_6b_50d_glove_matrix" in train_node.inputs
         assert {
             f"lstm_mxnet.{approach}.trained_model",
             f"lstm_mxnet.{approach}.training_history",
@@ -338,12 +358,21 @@ def test_kedro_sees_the_typed_parameters_and_the_yaml_validates():
         assert types[f"lstm_mxnet.{approach}.validation"] is ValidationOptions
         config = LSTMConfig.model_validate(blocks[approach]["model"])
         assert config.readout == "last_token"  # the fix is the default
-        training = TrainingOptions.model_validate(blocks[approach]["training"])
-        assert (training.epochs, training.batch_size, training.learning_rate) == (
+        project = TrainingOptions.model_validate(blocks[approach]["training"])
+        assert project.recipe == "project" and project.embedding_init == "glove"
+        assert project.gradient_clip is not None and project.patience is not None
+        # The tutorial's own settings, one key away.
+        tutorial = TrainingOptions.model_validate(
+            {**blocks[approach]["training"], "recipe": "tutorial"}
+        )
+        assert (tutorial.epochs, tutorial.batch_size, tutorial.learning_rate) == (
             15,
             1024,
             0.001,
         )
+        assert tutorial.gradient_clip is None and tutorial.embedding_init == "random"
+        assert tutorial.patience is None and not tutorial.restore_best
+        assert tutorial.seed == project.seed
         assert ValidationOptions.model_validate(
             blocks[approach]["validation"]
         ).split == ("validation")
@@ -360,3 +389,73 @@ def test_graph_modules_do_not_import_mxnet():
         "assert not loaded, loaded\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def _grad_norm(network):
+    return float(
+        np.sqrt(
+            sum(float((g * g).sum().asscalar()) for g in trainable_gradients(network))
+        )
+    )
+
+
+def test_gradient_clip_bounds_the_mean_gradient_on_a_huge_loss_batch():
+    batch = padded_batch(check_features(TRAIN, V, 4, "train"), np.arange(10), 16)
+
+    def step(clip):
+        network = make_network(CONFIG, V, seed=0)
+        # Huge, confidently wrong logits: a loss (and gradient) far above the clip.
+        output = network.output.weight
+        output.set_data(output.data() * 1e3)
+        trainer = make_trainer(network, learning_rate=1e-3)
+        loss = mx.gluon.loss.SoftmaxCrossEntropyLoss()
+        total = train_step(network, trainer, loss, batch, gradient_clip=clip)
+        # The gradients are still the sums over the 10 real rows step() divided.
+        return float(total.asscalar()) / 10, _grad_norm(network) / 10
+
+    loss, unclipped = step(None)
+    assert loss > 10 and unclipped > 10
+    _, clipped = step(0.5)
+    assert clipped <= 0.5 + 1e-4
+
+
+def test_glove_init_starts_the_embedding_from_the_pca_rows(monkeypatch):
+    started = {}
+    make = train.make_trainer
+
+    def spy(network, learning_rate):
+        started["embedding"] = network.embedding.weight.data().asnumpy()
+        return make(network, learning_rate)
+
+    monkeypatch.setattr(train, "make_trainer", spy)
+    options = OPTIONS.model_copy(update={"epochs": 1, "embedding_init": "glove"})
+    # Narrower than the 6 covered rows, so PCA has the components it needs.
+    config = CONFIG.model_copy(update={"embed_dim": 4})
+    classifier, _ = train_lstm_classifier(
+        TRAIN, VALIDATION, V, config, options, glove_matrix=GLOVE
+    )
+    # 12-d stand-in GloVe, 4-d embedding: the PCA rows, exactly.
+    expected = glove_initial_embedding(GLOVE, 4, OPTIONS.seed)
+    np.testing.assert_array_equal(started["embedding"], expected)
+    # Still trainable: training moved it.
+    assert not np.array_equal(classifier.params["embedding.weight"], expected)
+    # embedding_init: random keeps Xavier and ignores the matrix.
+    train_lstm_classifier(
+        TRAIN,
+        VALIDATION,
+        V,
+        config,
+        options.model_copy(update={"embedding_init": "random"}),
+        glove_matrix=_glove(V + 3),
+    )
+    assert not np.array_equal(started["embedding"], expected)
+
+
+def test_glove_init_refuses_a_matrix_of_another_vocabulary():
+    options = OPTIONS.model_copy(update={"embedding_init": "glove"})
+    with pytest.raises(ValueError, match=f"{V + 3} rows but the vocabulary has {V}"):
+        train_lstm_classifier(
+            TRAIN, VALIDATION, V, CONFIG, options, glove_matrix=_glove(V + 3)
+        )
+    with pytest.raises(ValueError, match="no GloVe matrix"):
+        train_lstm_classifier(TRAIN, VALIDATION, V, CONFIG, options)

@@ -298,7 +298,8 @@ def test_parameter_summary_counts_every_weight_as_trained():
     # rnn_stacked: Embedding(V, 50) -> RNN(50->50) -> RNN(50->60) -> RNN(60->75)
     # -> Linear(75 -> 4); an RNN layer has W_ih, W_hh and two bias vectors.
     rnns = sum(
-        hidden * (inputs + hidden + 2) for inputs, hidden in ((50, 50), (50, 60), (60, 75))
+        hidden * (inputs + hidden + 2)
+        for inputs, hidden in ((50, 50), (50, 60), (60, 75))
     )
     expected = V * 50 + rnns + (75 * 4 + 4)
     assert _classifier("rnn_stacked").parameter_summary() == {

@@ -1,4 +1,4 @@
-"""rnn_torch training: every parameter learns, determinism, node and pipeline wiring."""
+"""rnn_torch training: every parameter learns, determinism, clipping, GloVe start, wiring."""
 
 import subprocess
 import sys
@@ -10,7 +10,8 @@ import torch
 import yaml
 from kedro.validation.type_extractor import TypeExtractor
 
-from agnews_pipeline.pipelines.rnn_torch import create_pipeline
+from agnews_pipeline.embeddings import glove_initial_embedding
+from agnews_pipeline.pipelines.rnn_torch import create_pipeline, train
 from agnews_pipeline.pipelines.rnn_torch.models import RNNClassifier, RNNTorchConfig
 from agnews_pipeline.pipelines.rnn_torch.nodes import train_model
 from agnews_pipeline.pipelines.rnn_torch.pipeline import APPROACHES
@@ -57,6 +58,16 @@ OPTIONS = TrainingOptions(
     epochs=4, batch_size=32, learning_rate=0.02, seed=3, progress_bar=False
 )
 SMALL = {"embed_dim": 8, "hidden_sizes": [8]}
+
+
+def _glove(rows=V, width=12):
+    """A stand-in GloVe matrix: padding row 0 and every fourth word uncovered (zeros)."""
+    matrix = np.random.default_rng(5).normal(size=(rows, width)).astype(np.float32)
+    matrix[::4] = 0.0
+    return matrix
+
+
+GLOVE = _glove()
 
 
 def _train(config=None, **options):
@@ -207,7 +218,16 @@ def test_node_accepts_plain_dicts_and_sizes_the_embedding_from_the_vocabulary():
         "counts": [0] * V,
     }
     classifier, history = train_model(
-        TRAIN, VALIDATION, vocabulary, SMALL, {**OPTIONS.model_dump(), "epochs": 1}
+        TRAIN,
+        VALIDATION,
+        vocabulary,
+        GLOVE,
+        model_options=SMALL,
+        training_options={
+            **OPTIONS.model_dump(),
+            "epochs": 1,
+            "embedding_init": "glove",
+        },
     )
     assert isinstance(classifier, RNNClassifier)
     assert classifier.backend == "torch" and classifier.vocab_size == V
@@ -219,7 +239,14 @@ def test_node_accepts_plain_dicts_and_sizes_the_embedding_from_the_vocabulary():
         "best_validation_accuracy",
     }
     with pytest.raises(ValueError, match="readout"):
-        train_model(TRAIN, VALIDATION, vocabulary, {"readout": "last"}, OPTIONS)
+        train_model(
+            TRAIN,
+            VALIDATION,
+            vocabulary,
+            GLOVE,
+            model_options={"readout": "last"},
+            training_options=OPTIONS,
+        )
 
 
 def test_pipeline_namespaces_and_free_inputs():
@@ -228,7 +255,11 @@ def test_pipeline_namespaces_and_free_inputs():
     assert {node.namespace for node in pipeline.nodes} == {
         f"rnn_torch.{approach}" for approach in APPROACHES
     }
-    shared = {"basic_english_vocabulary", "ag_news_test"} | {
+    shared = {
+        "basic_english_vocabulary",
+        "basic_english_6b_50d_glove_matrix",
+        "ag_news_test",
+    } | {
         f"basic_english_{tokens}_{split}_features"
         for tokens in (25, 50)
         for split in ("train", "validation", "test")
@@ -247,6 +278,7 @@ def test_pipeline_namespaces_and_free_inputs():
             if node.name == f"rnn_torch.{approach}.train_model_node"
         )
         assert f"basic_english_{tokens}_train_features" in train_node.inputs
+        assert "basic_english_6b_50d_glove_matrix" in train_node.inputs
         explain_node = next(
             node
             for node in pipeline.nodes
@@ -284,12 +316,19 @@ def test_kedro_sees_the_typed_parameters_and_the_yaml_validates():
         # The reference numbers come from the tutorial's behaviour.
         assert block["reference"]["readout"] == "last_position"
         assert block["reference"]["initial_hidden"] == "random"
-        training = TrainingOptions.model_validate(block["training"])
-        assert training.batch_size == 1024
-        if approach == "birnn_3layer":
-            assert (training.epochs, training.learning_rate) == (25, 1e-4)
-        else:
-            assert (training.epochs, training.learning_rate) == (15, 1e-3)
+        project = TrainingOptions.model_validate(block["training"])
+        assert project.recipe == "project" and project.embedding_init == "glove"
+        assert project.gradient_clip is not None and project.patience is not None
+        # The tutorial's own settings, one key away.
+        tutorial = TrainingOptions.model_validate(
+            {**block["training"], "recipe": "tutorial"}
+        )
+        expected = (25, 1e-4) if approach == "birnn_3layer" else (15, 1e-3)
+        assert (tutorial.epochs, tutorial.learning_rate) == expected
+        assert tutorial.batch_size == 1024
+        assert tutorial.gradient_clip is None and tutorial.embedding_init == "random"
+        assert tutorial.patience is None and not tutorial.restore_best
+        assert tutorial.seed == project.seed
 
 
 def test_graph_modules_do_not_import_torch():
@@ -303,3 +342,81 @@ def test_graph_modules_do_not_import_torch():
         "assert not loaded, loaded\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def _grad_norm(network):
+    return float(
+        torch.linalg.vector_norm(
+            torch.stack(
+                [p.grad.norm() for p in network.parameters() if p.grad is not None]
+            )
+        )
+    )
+
+
+def test_gradient_clip_bounds_the_step_on_a_huge_loss_batch():
+    config = RNNTorchConfig(**SMALL)
+    batch = select(to_tensors(TRAIN), np.arange(32))
+
+    def step(clip):
+        network = init_network(config, V, seed=0)
+        # Huge, confidently wrong logits: a loss (and gradient) far above the clip.
+        with torch.no_grad():
+            network["classifier"].weight.mul_(1e3)
+        loss = train_step(
+            network, make_optimizer(network, 1e-3), config, batch, gradient_clip=clip
+        )
+        return float(loss), _grad_norm(network)
+
+    loss, unclipped = step(None)
+    assert loss > 10 and unclipped > 10
+    _, clipped = step(0.5)
+    assert clipped <= 0.5 + 1e-5
+
+
+def test_glove_init_starts_the_embedding_from_the_glove_rows(monkeypatch):
+    config = RNNTorchConfig(**SMALL)
+    started = {}
+    make = train.make_optimizer
+
+    def spy(network, learning_rate):
+        started["embedding"] = network["embedding"].weight.detach().clone()
+        return make(network, learning_rate)
+
+    monkeypatch.setattr(train, "make_optimizer", spy)
+    options = OPTIONS.model_copy(update={"epochs": 1, "embedding_init": "glove"})
+    classifier, _ = train_rnn_classifier(
+        TRAIN, VALIDATION, V, config, options, glove_matrix=GLOVE
+    )
+    # 12-d stand-in GloVe, 8-d embedding: the PCA rows, exactly.
+    expected = glove_initial_embedding(GLOVE, 8, OPTIONS.seed)
+    np.testing.assert_array_equal(started["embedding"].numpy(), expected)
+    trained = classifier.network["embedding"].weight
+    assert trained.requires_grad
+    assert not np.array_equal(trained.detach().numpy(), expected)  # still trained
+    # embedding_init: random leaves torch's draw and ignores the matrix.
+    train_rnn_classifier(
+        TRAIN,
+        VALIDATION,
+        V,
+        config,
+        options.model_copy(update={"embedding_init": "random"}),
+        glove_matrix=_glove(V + 3),
+    )
+    assert started["embedding"].shape == expected.shape
+    assert not np.array_equal(started["embedding"].numpy(), expected)
+
+
+def test_glove_init_refuses_a_matrix_of_another_vocabulary():
+    options = OPTIONS.model_copy(update={"embedding_init": "glove"})
+    with pytest.raises(ValueError, match=f"{V + 3} rows but the vocabulary has {V}"):
+        train_rnn_classifier(
+            TRAIN,
+            VALIDATION,
+            V,
+            RNNTorchConfig(**SMALL),
+            options,
+            glove_matrix=_glove(V + 3),
+        )
+    with pytest.raises(ValueError, match="no GloVe matrix"):
+        train_rnn_classifier(TRAIN, VALIDATION, V, RNNTorchConfig(**SMALL), options)

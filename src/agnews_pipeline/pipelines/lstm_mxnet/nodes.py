@@ -19,6 +19,7 @@ def train_model(
     validation_features: dict[str, np.ndarray],
     test_features: dict[str, np.ndarray],
     vocabulary: dict[str, Any],
+    glove_matrix: np.ndarray,
     *,
     model_options: LSTMConfig,
     training_options: TrainingOptions,
@@ -33,6 +34,8 @@ def train_model(
             ``validation_options.split`` is ``"test"`` (the tutorial's flaw).
         vocabulary: ``Vocabulary.to_dict()`` of the ``word_regex`` vocabulary; its
             GluonNLP ``Vocab`` is rebuilt and checked to give the same ids.
+        glove_matrix: GloVe rows aligned with that vocabulary, where the embedding
+            starts with ``embedding_init: glove`` (unused with ``random``).
         model_options: The ``model`` block (a dict is validated here).
         training_options: The ``training`` block.
         validation_options: The ``validation`` block.
@@ -58,6 +61,7 @@ def train_model(
         len(vocab),
         model_options,
         training_options,
+        glove_matrix=glove_matrix,
         name=name,
     )
     logger.info(

@@ -25,6 +25,9 @@ APPROACHES: dict[str, str] = {
     "bilstm_3layer": "word_regex_50",
 }
 VOCABULARY = "word_regex_vocabulary"
+# glove.6B.50d aligned with that vocabulary: where the embedding starts (PCA-reduced
+# to 40 dimensions) with training.embedding_init: glove.
+GLOVE_MATRIX = "word_regex_6b_50d_glove_matrix"
 
 
 def shared_inputs(feature_set: str) -> dict[str, str]:
@@ -34,6 +37,7 @@ def shared_inputs(feature_set: str) -> dict[str, str]:
         "validation_features": f"{feature_set}_validation_features",
         "test_features": f"{feature_set}_test_features",
         "vocabulary": VOCABULARY,
+        "glove_matrix": GLOVE_MATRIX,
         "ag_news_test": "ag_news_test",
     }
 
@@ -54,6 +58,7 @@ def create_template() -> Pipeline:
                     "validation_features": "validation_features",
                     "test_features": "test_features",
                     "vocabulary": "vocabulary",
+                    "glove_matrix": "glove_matrix",
                     "model_options": "params:model",
                     "training_options": "params:training",
                     "validation_options": "params:validation",

@@ -4,6 +4,11 @@ Every batch has the same shape (the last one is padded with rows of weight 0), s
 hybridised network, with static memory, plans its graph once. The state threaded
 through :func:`~agnews_pipeline.training.run_training_loop` is the host copy of the
 parameters after each epoch: immutable, so the best epoch is kept without copying.
+
+The ``training`` options also pick where the trainable embedding starts
+(``embedding_init``: Xavier, or the approach's GloVe matrix reduced to 40 dimensions by
+PCA) and whether each step's mean gradient is clipped to a global L2 norm
+(``gradient_clip``); neither changes a layer of the network.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from agnews_pipeline.embeddings import glove_initial_embedding
 from agnews_pipeline.mxnet_compat import import_mxnet
 from agnews_pipeline.training import (
     TrainingOptions,
@@ -27,6 +33,7 @@ from agnews_pipeline.training import (
 )
 
 from .models import (
+    EMBEDDING_PARAM,
     LSTMClassifier,
     LSTMConfig,
     build_network,
@@ -62,6 +69,7 @@ def _with_readout_lengths(features: dict[str, np.ndarray]) -> dict[str, np.ndarr
     width = max(features["token_ids"].shape[1], 1)
     return {**features, "lengths": readout_lengths(features["lengths"], width)}
 
+
 def padded_batch(
     features: dict[str, np.ndarray], rows: np.ndarray | slice, size: int
 ) -> Batch:
@@ -84,10 +92,44 @@ def padded_batch(
     }
 
 
-def make_network(config: LSTMConfig, vocab_size: int, seed: int) -> gluon.HybridBlock:
-    """Build, Xavier-initialise from ``seed`` and hybridise the network."""
+def initial_embedding(
+    glove_matrix: np.ndarray | None, vocab_size: int, embed_dim: int, seed: int
+) -> np.ndarray:
+    """The GloVe rows (PCA-reduced to ``embed_dim``) a trainable embedding starts from.
+
+    Raises:
+        ValueError: If there is no matrix or its rows are not the vocabulary's.
+    """
+    if glove_matrix is None:
+        raise ValueError(
+            "training.embedding_init is 'glove' but no GloVe matrix was given"
+        )
+    rows = int(np.shape(glove_matrix)[0])
+    if rows != vocab_size:
+        raise ValueError(
+            f"the GloVe matrix has {rows} rows but the vocabulary has {vocab_size} "
+            "tokens: was it built for this approach's tokenizer and vocabulary?"
+        )
+    return glove_initial_embedding(glove_matrix, embed_dim, seed)
+
+
+def make_network(
+    config: LSTMConfig,
+    vocab_size: int,
+    seed: int,
+    embedding: np.ndarray | None = None,
+) -> gluon.HybridBlock:
+    """Build, Xavier-initialise from ``seed`` and hybridise the network.
+
+    ``embedding`` (``(vocab_size, embed_dim)``), when given, replaces the Xavier
+    draw of the embedding weight, which stays trainable.
+    """
     network = build_network(config, vocab_size)
     initialize_network(network, seed)
+    if embedding is not None:
+        network._collect_params_with_prefix()[EMBEDDING_PARAM].set_data(
+            to_ndarray(embedding)
+        )
     network.hybridize(static_alloc=True, static_shape=True)
     return network
 
@@ -99,20 +141,41 @@ def make_trainer(network: gluon.HybridBlock, learning_rate: float) -> gluon.Trai
     )
 
 
+def trainable_gradients(network: gluon.HybridBlock) -> list[Any]:
+    """The gradient arrays of every parameter the trainer updates."""
+    return [
+        param.grad()
+        for param in network.collect_params().values()
+        if param.grad_req != "null"
+    ]
+
+
 def train_step(
     network: gluon.HybridBlock,
     trainer: gluon.Trainer,
     loss: gluon.loss.Loss,
     batch: Batch,
+    gradient_clip: float | None = None,
 ) -> Any:
     """One Adam step on the weighted rows of ``batch``; returns the summed loss.
 
-    The sum stays an NDArray, so the caller decides when to wait for it.
+    With ``gradient_clip`` the mean gradient over the real rows is first rescaled
+    to that global L2 norm at most. The sum stays an NDArray, so the caller decides
+    when to wait for it.
     """
     with autograd.record():
         logits = network(batch["token_ids"], batch["lengths"])
         losses = loss(logits, batch["labels"], batch["weights"].expand_dims(1))
     losses.backward()
+    if gradient_clip is not None:
+        # The gradients are sums over the rows until step() divides them by the
+        # row count, so the sum's bound is the mean's times that count.
+        # check_isfinite=False: no blocking read of the norm on every step.
+        gluon.utils.clip_global_norm(
+            trainable_gradients(network),
+            gradient_clip * batch["rows"],
+            check_isfinite=False,
+        )
     # step(n) divides the summed gradients by n: the mean over the real rows.
     trainer.step(batch["rows"])
     return losses.sum()
@@ -143,6 +206,7 @@ def train_lstm_classifier(
     config: LSTMConfig,
     options: TrainingOptions,
     *,
+    glove_matrix: np.ndarray | None = None,
     name: str = "lstm_mxnet",
 ) -> tuple[LSTMClassifier, dict[str, Any]]:
     """Train one approach under the shared training contract.
@@ -152,7 +216,10 @@ def train_lstm_classifier(
         validation_features: The same for the split scored after each epoch.
         vocab_size: Rows of the embedding (the GluonNLP vocabulary's length).
         config: Layers, readout and head.
-        options: Epochs, batch size, learning rate, seed, early stopping.
+        options: Epochs, batch size, learning rate, seed, early stopping,
+            gradient clipping, embedding initialisation.
+        glove_matrix: ``(vocab_size, d)`` GloVe rows aligned with the vocabulary;
+            read only with ``options.embedding_init == "glove"``.
         name: Names the model in log lines.
 
     Returns:
@@ -169,20 +236,28 @@ def train_lstm_classifier(
         )
     )
     num_rows = len(train["labels"])
+    embedding = (
+        initial_embedding(glove_matrix, vocab_size, config.embed_dim, options.seed)
+        if options.embedding_init == "glove"
+        else None
+    )
 
-    network = make_network(config, vocab_size, options.seed)
+    network = make_network(config, vocab_size, options.seed, embedding)
     trainer = make_trainer(network, options.learning_rate)
     loss = gluon.loss.SoftmaxCrossEntropyLoss()
     rng = np.random.default_rng(options.seed)
     batch_size = min(options.batch_size, num_rows)
     params = network_parameters(network)
     logger.info(
-        "%s: %d parameters, %d training rows of %d tokens, readout %s",
+        "%s: %d parameters, %d training rows of %d tokens, readout %s, "
+        "embedding from %s, clip %s",
         name,
         sum(value.size for value in params.values()),
         num_rows,
         train["token_ids"].shape[1],
         config.readout,
+        options.embedding_init,
+        options.gradient_clip,
     )
 
     # The network and trainer are the live state; the loop's state is the host
@@ -190,7 +265,13 @@ def train_lstm_classifier(
     def train_epoch(_: dict[str, np.ndarray], epoch: int) -> tuple[dict, float]:
         batches = shuffled_batches(num_rows, batch_size, rng)
         losses = [
-            train_step(network, trainer, loss, padded_batch(train, rows, batch_size))
+            train_step(
+                network,
+                trainer,
+                loss,
+                padded_batch(train, rows, batch_size),
+                options.gradient_clip,
+            )
             for rows in progress(batches, options, epoch)
         ]
         mean_loss = float(nd.add_n(*losses).asscalar()) / num_rows

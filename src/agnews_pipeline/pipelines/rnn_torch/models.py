@@ -293,7 +293,11 @@ class RNNClassifier:
         return summarize_parameters(
             {name: tuple(parameter.shape) for name, parameter in parameters.items()},
             embedding=f"{EMBEDDING}.weight",
-            frozen={name for name, parameter in parameters.items() if not parameter.requires_grad},
+            frozen={
+                name
+                for name, parameter in parameters.items()
+                if not parameter.requires_grad
+            },
         )
 
     def predict_proba(

@@ -18,6 +18,8 @@ def train_model(
     train_features: dict[str, np.ndarray],
     validation_features: dict[str, np.ndarray],
     vocabulary: dict[str, Any],
+    glove_matrix: np.ndarray,
+    *,
     model_options: RNNTorchConfig,
     training_options: TrainingOptions,
 ) -> tuple[RNNClassifier, dict[str, Any]]:
@@ -27,6 +29,8 @@ def train_model(
         train_features: ``token_ids`` ``(N, T)``, ``lengths`` and ``labels``.
         validation_features: The same, scored after every epoch.
         vocabulary: ``Vocabulary.to_dict()``; its tokens size the embedding.
+        glove_matrix: GloVe rows aligned with the vocabulary, where the embedding
+            starts with ``embedding_init: glove`` (unused with ``random``).
         model_options: The approach's ``model`` block.
         training_options: The approach's ``training`` block.
 
@@ -48,6 +52,7 @@ def train_model(
         vocab_size,
         model_options,
         training_options,
+        glove_matrix=glove_matrix,
         name=name,
     )
     logger.info(

@@ -16,6 +16,9 @@ from agnews_pipeline.pipelines import evaluation, explanation
 from .nodes import train_model
 
 TOKENIZER = "basic_english"
+# glove.6B.50d aligned with the basic_english vocabulary: where the embedding starts
+# with training.embedding_init: glove.
+GLOVE_MATRIX = "basic_english_6b_50d_glove_matrix"
 
 # Approach -> the text_features feature set (``<tokenizer>_<max_tokens>``) it reads.
 APPROACHES: dict[str, str] = {
@@ -34,6 +37,7 @@ def shared_inputs(feature_set: str) -> dict[str, str]:
         "validation_features": f"{feature_set}_validation_features",
         "test_features": f"{feature_set}_test_features",
         "vocabulary": f"{TOKENIZER}_vocabulary",
+        "glove_matrix": GLOVE_MATRIX,
         "ag_news_test": "ag_news_test",
     }
 
@@ -53,6 +57,7 @@ def create_template() -> Pipeline:
                     "train_features": "train_features",
                     "validation_features": "validation_features",
                     "vocabulary": "vocabulary",
+                    "glove_matrix": "glove_matrix",
                     "model_options": "params:model",
                     "training_options": "params:training",
                 },

@@ -1,5 +1,10 @@
 """Training of an ``rnn_torch`` network: Adam on every parameter, shuffled batches.
 
+The ``training`` options also pick where the trainable embedding starts
+(``embedding_init``: torch's default draw, or the approach's GloVe matrix fitted to its
+width) and whether each step's gradients are clipped to a global L2 norm
+(``gradient_clip``); neither changes a layer of the network.
+
 Determinism: parameters are initialised after ``torch.manual_seed(seed)`` inside
 ``torch.random.fork_rng``, so the seed fixes the initialisation and (with
 ``initial_hidden: random``) every random hidden state, without touching the global
@@ -18,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from agnews_pipeline.embeddings import glove_initial_embedding
 from agnews_pipeline.training import (
     TrainingOptions,
     check_splits,
@@ -28,6 +34,7 @@ from agnews_pipeline.training import (
 )
 
 from .models import (
+    EMBEDDING,
     RNNClassifier,
     RNNTorchConfig,
     as_index_tensors,
@@ -51,6 +58,33 @@ def init_network(config: RNNTorchConfig, vocab_size: int, seed: int) -> nn.Modul
     return build_network(config, vocab_size)
 
 
+def initial_embedding(
+    glove_matrix: np.ndarray | None, vocab_size: int, embed_dim: int, seed: int
+) -> np.ndarray:
+    """The GloVe rows (fitted to ``embed_dim``) a trainable embedding starts from.
+
+    Raises:
+        ValueError: If there is no matrix or its rows are not the vocabulary's.
+    """
+    if glove_matrix is None:
+        raise ValueError(
+            "training.embedding_init is 'glove' but no GloVe matrix was given"
+        )
+    rows = int(np.shape(glove_matrix)[0])
+    if rows != vocab_size:
+        raise ValueError(
+            f"the GloVe matrix has {rows} rows but the vocabulary has {vocab_size} "
+            "tokens: was it built for this approach's tokenizer and vocabulary?"
+        )
+    return glove_initial_embedding(glove_matrix, embed_dim, seed)
+
+
+def set_embedding(network: nn.ModuleDict, rows: np.ndarray) -> None:
+    """Overwrite the embedding weight with ``rows``; it stays trainable."""
+    with torch.no_grad():
+        network[EMBEDDING].weight.copy_(torch.from_numpy(rows))
+
+
 def make_optimizer(network: nn.Module, learning_rate: float) -> torch.optim.Adam:
     """Adam over every parameter: the embedding is trained too."""
     return torch.optim.Adam(network.parameters(), lr=learning_rate)
@@ -61,13 +95,20 @@ def train_step(
     optimizer: torch.optim.Optimizer,
     config: RNNTorchConfig,
     batch: Tensors,
+    gradient_clip: float | None = None,
 ) -> torch.Tensor:
-    """One Adam step on one batch; returns the batch's mean cross-entropy (detached)."""
+    """One Adam step on one batch; returns the batch's mean cross-entropy (detached).
+
+    With ``gradient_clip`` the gradients are first rescaled to that global L2 norm
+    at most: one exploding step of a vanilla RNN then cannot wreck the weights.
+    """
     network.train()
     optimizer.zero_grad(set_to_none=True)
     logits = network_logits(network, config, batch["token_ids"], batch["lengths"])
     loss = F.cross_entropy(logits, batch["labels"])
     loss.backward()
+    if gradient_clip is not None:
+        torch.nn.utils.clip_grad_norm_(network.parameters(), gradient_clip)
     optimizer.step()
     return loss.detach()
 
@@ -115,6 +156,7 @@ def train_rnn_classifier(
     config: RNNTorchConfig,
     options: TrainingOptions,
     *,
+    glove_matrix: np.ndarray | None = None,
     name: str = "rnn_torch",
 ) -> tuple[RNNClassifier, dict[str, Any]]:
     """Train one approach under the shared training contract.
@@ -124,7 +166,10 @@ def train_rnn_classifier(
         validation_features: The same for the split scored after each epoch.
         vocab_size: Rows of the embedding (the vocabulary's size).
         config: Layer sizes, nonlinearity, readout and initial hidden state.
-        options: Epochs, batch size, learning rate, seed, early stopping.
+        options: Epochs, batch size, learning rate, seed, early stopping,
+            gradient clipping, embedding initialisation.
+        glove_matrix: ``(vocab_size, d)`` GloVe rows aligned with the vocabulary;
+            read only with ``options.embedding_init == "glove"``.
         name: Names the model in log lines.
 
     Returns:
@@ -141,22 +186,31 @@ def train_rnn_classifier(
         )
     )
     num_rows = len(train["labels"])
+    glove_rows = (
+        initial_embedding(glove_matrix, vocab_size, config.embed_dim, options.seed)
+        if options.embedding_init == "glove"
+        else None
+    )
     threads = configure_threads()
     rng = np.random.default_rng(options.seed)
     batch_size = min(options.batch_size, num_rows)
 
     with torch.random.fork_rng(devices=[]):
         network = init_network(config, vocab_size, options.seed)
+        if glove_rows is not None:
+            set_embedding(network, glove_rows)
         optimizer = make_optimizer(network, options.learning_rate)
         logger.info(
             "%s: %d trainable parameters, %d training rows of %d tokens, "
-            "readout %s, initial hidden %s, %d threads",
+            "readout %s, initial hidden %s, embedding from %s, clip %s, %d threads",
             name,
             sum(parameter.numel() for parameter in network.parameters()),
             num_rows,
             train["token_ids"].shape[1],
             config.readout,
             config.initial_hidden,
+            options.embedding_init,
+            options.gradient_clip,
             threads,
         )
 
@@ -167,7 +221,13 @@ def train_rnn_classifier(
             batches = shuffled_batches(num_rows, batch_size, rng)
             for rows in progress(batches, options, epoch):
                 losses.append(
-                    train_step(network, optimizer, config, select(train, rows))
+                    train_step(
+                        network,
+                        optimizer,
+                        config,
+                        select(train, rows),
+                        options.gradient_clip,
+                    )
                 )
                 sizes.append(len(rows))
             return network, float(np.dot(torch.stack(losses).numpy(), sizes) / num_rows)
