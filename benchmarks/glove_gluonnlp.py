@@ -85,7 +85,9 @@ def main() -> None:
         project = copy_project(Path(scratch) / "project")
         data_dir = project / ("data/full" if args.data == "full" else "data")
         total_seconds, total_peak, _ = run_measured(
-            [KEDRO, "run", *kedro_env, f"--pipelines={FAMILY}", *overrides], project, env
+            [KEDRO, "run", *kedro_env, f"--pipelines={FAMILY}", *overrides],
+            project,
+            env,
         )
         with np.load(
             data_dir / "04_feature/text_features/word_regex_50/train.npz"
@@ -117,7 +119,8 @@ def main() -> None:
     fallbacks = [a for a, m, _ in rows if m["history"]["embedding"]["fallback"]]
     command = " ".join(["kedro run", *kedro_env, f"--pipelines={FAMILY}", *overrides])
     epochs = rows[0][1]["epochs"]
-    steps = -(-train_rows // 1024) * epochs  # batch 1024, the last batch partial
+    batch_size = rows[0][1]["history"]["recipe"]["batch_size"]
+    steps = -(-train_rows // batch_size) * epochs  # the last batch partial
     lines = [
         f"# `{FAMILY}` benchmark",
         "",

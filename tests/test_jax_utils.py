@@ -1,10 +1,12 @@
-"""jax_utils: the path-based freeze mask shared by Haiku and Flax, host copies."""
+"""jax_utils: the path-based freeze mask shared by Haiku and Flax, Adam, host copies."""
 
+import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 
-from agnews_pipeline.jax_utils import frozen_mask, path_names, tree_to_numpy
+from agnews_pipeline.jax_utils import frozen_mask, make_adam, path_names, tree_to_numpy
 
 
 def _haiku_params():
@@ -78,3 +80,19 @@ def test_tree_to_numpy_gives_owned_host_arrays():
     assert leaf.dtype == np.float32 and leaf.shape == (7, 3)
     leaf[0, 0] = 5.0  # writing the copy leaves the device array untouched
     assert float(params["embed"]["embeddings"][0, 0]) == 0.0
+
+
+def test_make_adam_clips_the_global_gradient_norm_before_adam():
+    params = {"a": jnp.zeros(3), "b": jnp.zeros(2)}
+    gradients = {"a": jnp.array([30.0, 0.0, 40.0]), "b": jnp.array([0.0, 0.0])}
+
+    def first_moment(gradient_clip):
+        optimizer = make_adam(0.1, gradient_clip)
+        _, state = optimizer.update(gradients, optimizer.init(params), params)
+        # After one step Adam's first moment is (1 - b1) = 0.1 times its gradient.
+        return jax.tree.map(lambda mu: mu / 0.1, optax.tree_utils.tree_get(state, "mu"))
+
+    np.testing.assert_allclose(first_moment(5.0)["a"], [3.0, 0.0, 4.0], rtol=1e-6)
+    np.testing.assert_allclose(first_moment(None)["a"], [30.0, 0.0, 40.0], rtol=1e-6)
+    # A norm already under the bound passes unchanged.
+    np.testing.assert_allclose(first_moment(100.0)["a"], [30.0, 0.0, 40.0], rtol=1e-6)

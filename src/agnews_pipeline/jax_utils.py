@@ -13,6 +13,7 @@ from typing import Any
 
 import jax
 import numpy as np
+import optax
 
 from agnews_pipeline.training import ordered_batches
 
@@ -57,6 +58,18 @@ def frozen_mask(params: Any, frozen_names: Collection[str]) -> Any:
     names = frozenset(frozen_names)
     return jax.tree_util.tree_map_with_path(
         lambda path, _: not names.isdisjoint(path_names(path)), params
+    )
+
+
+def make_adam(
+    learning_rate: float, gradient_clip: float | None = None
+) -> optax.GradientTransformation:
+    """Adam, after scaling each step's gradients to at most ``gradient_clip`` (L2)."""
+    if gradient_clip is None:
+        return optax.adam(learning_rate)
+    # Clip first, so Adam's moments only ever see the bounded gradient.
+    return optax.chain(
+        optax.clip_by_global_norm(gradient_clip), optax.adam(learning_rate)
     )
 
 

@@ -6,11 +6,13 @@ from pathlib import Path
 
 import jax
 import numpy as np
+import optax
 import pytest
 import yaml
 from kedro.validation.type_extractor import TypeExtractor
 
-from agnews_pipeline.pipelines.conv1d_flax import create_pipeline
+from agnews_pipeline.embeddings import glove_initial_embedding
+from agnews_pipeline.pipelines.conv1d_flax import create_pipeline, train
 from agnews_pipeline.pipelines.conv1d_flax.models import (
     Conv1DClassifier,
     Conv1DFlaxConfig,
@@ -26,7 +28,7 @@ from agnews_pipeline.pipelines.conv1d_flax.train import (
     train_conv1d_classifier,
     train_step,
 )
-from agnews_pipeline.training import TrainingOptions
+from agnews_pipeline.training import TrainingHistory, TrainingOptions, TrainingResult
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 APPROACHES = {"conv1d_single": "single", "conv1d_double": "double"}
@@ -48,6 +50,9 @@ def _features(num_rows, seed):
     }
 
 
+# A 5-d "GloVe" for the toy vocabulary: row 0 (padding) and the last word uncovered.
+GLOVE = np.random.default_rng(5).normal(size=(V, 5)).astype(np.float32)
+GLOVE[[0, V - 1]] = 0.0
 TRAIN = _features(96, seed=1)
 VALIDATION = _features(40, seed=2)
 OPTIONS = TrainingOptions(
@@ -59,9 +64,14 @@ def _config(architecture):
     return Conv1DFlaxConfig(architecture=architecture, **SMALL)
 
 
-def _train(architecture="single", **options):
+def _train(architecture="single", glove_matrix=None, **options):
     return train_conv1d_classifier(
-        TRAIN, VALIDATION, V, _config(architecture), OPTIONS.model_copy(update=options)
+        TRAIN,
+        VALIDATION,
+        V,
+        _config(architecture),
+        OPTIONS.model_copy(update=options),
+        glove_matrix=glove_matrix,
     )
 
 
@@ -84,7 +94,9 @@ def test_reaches_high_accuracy_on_a_separable_toy_set(trained):
 @pytest.mark.parametrize("architecture", ["single", "double"])
 def test_one_unjitted_train_step_changes_every_trainable_leaf(architecture):
     # The learning rate of OPTIONS reuses the step the trainings above compiled.
-    compiled = compiled_functions(_config(architecture), V, OPTIONS.learning_rate)
+    compiled = compiled_functions(
+        _config(architecture), V, OPTIONS.learning_rate, OPTIONS.gradient_clip
+    )
     params = init_params(compiled.model, 0, T)
     # embedding, conv kernel and bias (one or two convolutions), dense kernel and bias
     assert len(jax.tree.leaves(params)) == (7 if architecture == "double" else 5)
@@ -111,7 +123,9 @@ def test_one_unjitted_train_step_changes_every_trainable_leaf(architecture):
 
 
 def test_padding_rows_weigh_nothing():
-    compiled = compiled_functions(_config("single"), V, OPTIONS.learning_rate)
+    compiled = compiled_functions(
+        _config("single"), V, OPTIONS.learning_rate, OPTIONS.gradient_clip
+    )
     apply_fn = compiled.model.apply
     params = init_params(compiled.model, 0, T)
     rows = np.array([5, 1, 7, 3, 2])
@@ -203,14 +217,69 @@ def test_bad_inputs_fail_with_a_clear_message():
         train_conv1d_classifier(short, VALIDATION, V, _config("double"), OPTIONS)
 
 
+def test_glove_init_starts_the_embedding_from_the_projected_glove_rows(monkeypatch):
+    started = {}
+
+    def no_training(state, *_args, **_kwargs):
+        started["embedding"] = np.asarray(state.params["embed"]["embedding"])
+        return TrainingResult(state=state, history=TrainingHistory())
+
+    # The loop is the shared contract's; replacing it shows the state training
+    # starts from.
+    monkeypatch.setattr(train, "run_training_loop", no_training)
+    options = {"embedding_init": "glove", "seed": 7}
+    classifier, _ = _train(glove_matrix=GLOVE, **options)
+    expected = glove_initial_embedding(GLOVE, SMALL["embed_dim"], seed=7)
+    np.testing.assert_array_equal(started["embedding"], expected)
+    np.testing.assert_array_equal(classifier.params["embed"]["embedding"], expected)
+    _train(glove_matrix=GLOVE, embedding_init="random", seed=7)
+    assert not np.array_equal(started["embedding"], expected)
+
+
+def test_glove_init_trains_the_embedding():
+    classifier, history = _train(glove_matrix=GLOVE, embedding_init="glove", epochs=1)
+    assert history["recipe"]["embedding_init"] == "glove"
+    start = glove_initial_embedding(GLOVE, SMALL["embed_dim"], seed=OPTIONS.seed)
+    assert not np.array_equal(classifier.params["embed"]["embedding"], start)
+
+
+def test_a_glove_matrix_for_another_vocabulary_is_refused():
+    other = np.ones((V + 3, 5), np.float32)
+    message = rf"GloVe matrix has {V + 3} rows but the vocabulary has {V}"
+    for init in ("glove", "random"):
+        with pytest.raises(ValueError, match=message):
+            _train(glove_matrix=other, embedding_init=init)
+    with pytest.raises(ValueError, match="'glove' but no GloVe matrix"):
+        _train(embedding_init="glove")
+
+
+def test_gradient_clip_bounds_the_gradient_adam_sees():
+    config = _config("single")
+    batch = padded_batch(TRAIN, np.arange(16), 16)
+
+    def first_moment_norm(gradient_clip):
+        # Without a clip this reuses the step the trainings above compiled.
+        compiled = compiled_functions(config, V, OPTIONS.learning_rate, gradient_clip)
+        params = init_params(compiled.model, 0, T)
+        state = create_train_state(compiled.model, params, compiled.optimizer)
+        new_state, _ = compiled.step(state, batch)
+        # After one step Adam's first moment is (1 - b1) = 0.1 times its gradient.
+        mu = optax.tree_utils.tree_get(new_state.opt_state, "mu")
+        return float(optax.tree.norm(mu)) / 0.1
+
+    assert first_moment_norm(None) > 0.01
+    assert first_moment_norm(0.01) == pytest.approx(0.01, rel=1e-4)
+
+
 def test_node_accepts_plain_dicts_and_returns_model_and_history():
     vocabulary = {"size": V, "tokens": ["<pad>", *map(str, range(1, V))]}
     classifier, history = train_model(
         TRAIN,
         VALIDATION,
         vocabulary,
-        {"architecture": "single", **SMALL},
-        {**OPTIONS.model_dump(), "epochs": 1},
+        GLOVE,
+        model_options={"architecture": "single", **SMALL},
+        training_options={**OPTIONS.model_dump(), "epochs": 1},
     )
     assert isinstance(classifier, Conv1DClassifier)
     assert classifier.backend == "flax"
@@ -223,7 +292,14 @@ def test_node_accepts_plain_dicts_and_returns_model_and_history():
         "best_validation_accuracy",
     }
     with pytest.raises(ValueError, match="architecture"):
-        train_model(TRAIN, VALIDATION, vocabulary, {"architecture": "x"}, OPTIONS)
+        train_model(
+            TRAIN,
+            VALIDATION,
+            vocabulary,
+            GLOVE,
+            model_options={"architecture": "x"},
+            training_options=OPTIONS,
+        )
 
 
 SHARED_INPUTS = {
@@ -231,6 +307,7 @@ SHARED_INPUTS = {
     "keras_50_validation_features",
     "keras_50_test_features",
     "keras_vocabulary",
+    "keras_6b_50d_glove_matrix",
     "ag_news_test",
     "params:text_features.keras_50.max_tokens",
 }
@@ -258,6 +335,20 @@ def test_pipeline_namespaces_and_free_inputs():
         } <= pipeline.all_outputs()
 
 
+# The tutorial's settings: batch 1024, 10 epochs, Adam 1e-3, random embedding, no
+# clipping, no early stopping, the last epoch kept.
+TUTORIAL = {
+    "recipe": "tutorial",
+    "epochs": 10,
+    "batch_size": 1024,
+    "learning_rate": 0.001,
+    "restore_best": False,
+    "patience": None,
+    "gradient_clip": None,
+    "embedding_init": "random",
+}
+
+
 def test_kedro_sees_the_typed_parameters_and_the_yaml_validates():
     types = TypeExtractor(
         {"conv1d_flax": create_pipeline()}
@@ -276,12 +367,12 @@ def test_kedro_sees_the_typed_parameters_and_the_yaml_validates():
             32,
             7,
         )
-        training = TrainingOptions.model_validate(blocks[approach]["training"])
-        assert (training.epochs, training.batch_size, training.learning_rate) == (
-            10,
-            1024,
-            0.001,
-        )
+        block = blocks[approach]["training"]
+        project = TrainingOptions.model_validate(block)
+        assert project.recipe == "project"
+        assert project.embedding_init == "glove"
+        tutorial = TrainingOptions.model_validate({**block, "recipe": "tutorial"})
+        assert tutorial.summary() == {**TUTORIAL, "seed": project.seed}
         assert blocks[approach]["reference"]["test_accuracy"] == references[approach]
 
 

@@ -12,6 +12,7 @@ from kedro.validation.type_extractor import TypeExtractor
 from agnews_pipeline.mxnet_compat import import_mxnet
 from agnews_pipeline.pipelines.glove_gluonnlp import create_pipeline
 from agnews_pipeline.pipelines.glove_gluonnlp.models import (
+    HEAD_LAYER,
     GloveGluonArchitecture,
     GloveGluonClassifier,
     GloveGluonConfig,
@@ -139,6 +140,30 @@ def test_trainer_holds_only_the_dense_parameters_and_the_matrix_has_no_gradient(
     assert embedding.data().asnumpy().tobytes() == GLOVE.tobytes()
     for name in DENSE:
         assert not np.array_equal(parameters[name].data().asnumpy(), before[name]), name
+
+
+def _mean_gradient_norm_after_a_step(gradient_clip):
+    """The global L2 norm of the batch-mean head gradient the trainer stepped with."""
+    architecture = GloveGluonArchitecture(
+        pooling="sum", hidden_units=(8, 8), vocab_size=V, embed_dim=D, max_tokens=T
+    )
+    network = init_network(architecture, GLOVE, seed=0)
+    state = TrainingState(network, make_trainer(network, 0.1), gradient_clip)
+    train_step(state, TRAIN["token_ids"][:16], TRAIN["labels"][:16])
+    head = network[HEAD_LAYER].collect_params().values()
+    gradients = [parameter.grad() for parameter in head]
+    # The gradients are sums over the 16 rows; the trainer divides them by 16.
+    return float(np.sqrt(sum((g**2).sum().asscalar() for g in gradients))) / 16
+
+
+def test_gradient_clip_bounds_the_mean_gradient_norm():
+    assert _mean_gradient_norm_after_a_step(None) > 0.01
+    assert _mean_gradient_norm_after_a_step(0.01) == pytest.approx(0.01, rel=1e-4)
+
+
+def test_glove_initialisation_is_refused_the_embedding_is_glove_already():
+    with pytest.raises(ValueError, match="embedding_init must be 'random'"):
+        _train(embedding_init="glove")
 
 
 def test_accuracy_counts_argmax_hits_over_uneven_batches():
@@ -277,6 +302,20 @@ def test_family_pipeline_namespaces_and_free_inputs():
     } <= pipeline.all_outputs()
 
 
+# The tutorial's settings: batch 1024, 8 epochs, Adam 1e-3, no clipping, no early
+# stopping, the last epoch kept.
+TUTORIAL = {
+    "recipe": "tutorial",
+    "epochs": 8,
+    "batch_size": 1024,
+    "learning_rate": 0.001,
+    "restore_best": False,
+    "patience": None,
+    "gradient_clip": None,
+    "embedding_init": "random",
+}
+
+
 def test_kedro_sees_the_typed_parameters_and_the_yaml_validates():
     types = TypeExtractor(
         {"glove_gluonnlp": create_pipeline()}
@@ -291,12 +330,11 @@ def test_kedro_sees_the_typed_parameters_and_the_yaml_validates():
         config = GloveGluonConfig.model_validate(blocks[approach]["model"])
         assert config.pooling == approach.split("_")[0]
         assert config.hidden_units == (128, 64)
-        options = TrainingOptions.model_validate(blocks[approach]["training"])
-        assert (options.epochs, options.batch_size, options.learning_rate) == (
-            8,
-            1024,
-            1e-3,
-        )
+        block = blocks[approach]["training"]
+        project = TrainingOptions.model_validate(block)
+        assert project.recipe == "project"
+        tutorial = TrainingOptions.model_validate({**block, "recipe": "tutorial"})
+        assert tutorial.summary() == {**TUTORIAL, "seed": project.seed}
         validation = ValidationOptions.model_validate(blocks[approach]["validation"])
         assert validation.split == "validation"
         references[approach] = blocks[approach]["reference"]["test_accuracy"]

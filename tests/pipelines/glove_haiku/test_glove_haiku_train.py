@@ -247,6 +247,31 @@ def test_bad_inputs_fail_with_a_clear_message():
         )
 
 
+def test_glove_initialisation_is_refused_the_embedding_is_glove_already():
+    with pytest.raises(ValueError, match="embedding_init must be 'random'"):
+        _train(embedding_init="glove")
+
+
+def test_gradient_clip_bounds_the_trainable_gradient_adam_sees():
+    config = GloveHaikuConfig(pooling="sum", hidden_units=8)
+    params = init_params(config, GLOVE, 0, T)
+    network = build_network(config, vocab_size=V, embed_dim=D)
+    batch = padded_batch(TRAIN, np.arange(16), 16)
+    gradients = jax.grad(loss_fn)(params, network, batch)
+
+    def first_moment_norm(gradient_clip):
+        optimizer = make_optimizer(params, 0.1, gradient_clip=gradient_clip)
+        _, state = optimizer.update(gradients, optimizer.init(params), params)
+        # After one step Adam's first moment is (1 - b1) = 0.1 times its gradient;
+        # the frozen matrix has no moment, so only trainable leaves count.
+        return float(optax.tree.norm(optax.tree_utils.tree_get(state, "mu"))) / 0.1
+
+    trainable = {name: leaf for name, leaf in gradients.items() if name != "embed"}
+    assert first_moment_norm(None) == pytest.approx(float(optax.tree.norm(trainable)))
+    assert first_moment_norm(None) > 0.01
+    assert first_moment_norm(0.01) == pytest.approx(0.01, rel=1e-4)
+
+
 def test_node_accepts_plain_dicts_and_returns_model_and_history():
     coverage = {"glove": "glove.6B.50d", "dimension": 50, "token_coverage": 0.9}
     classifier, history = train_model(
@@ -313,6 +338,20 @@ def test_pipeline_namespaces_and_free_inputs():
         } <= pipeline.all_outputs()
 
 
+# The tutorial's settings: batch 1024, 8 epochs, Adam 1e-3, no clipping, no early
+# stopping, the last epoch kept.
+TUTORIAL = {
+    "recipe": "tutorial",
+    "epochs": 8,
+    "batch_size": 1024,
+    "learning_rate": 0.001,
+    "restore_best": False,
+    "patience": None,
+    "gradient_clip": None,
+    "embedding_init": "random",
+}
+
+
 def test_kedro_sees_the_typed_parameters_and_the_yaml_validates():
     types = TypeExtractor(
         {"glove_haiku": create_pipeline()}
@@ -324,7 +363,11 @@ def test_kedro_sees_the_typed_parameters_and_the_yaml_validates():
         assert types[f"glove_haiku.{approach}.training"] is TrainingOptions
         config = GloveHaikuConfig.model_validate(blocks[approach]["model"])
         assert config.pooling == approach
-        TrainingOptions.model_validate(blocks[approach]["training"])
+        block = blocks[approach]["training"]
+        project = TrainingOptions.model_validate(block)
+        assert project.recipe == "project"
+        tutorial = TrainingOptions.model_validate({**block, "recipe": "tutorial"})
+        assert tutorial.summary() == {**TUTORIAL, "seed": project.seed}
 
 
 def test_graph_modules_do_not_import_jax():

@@ -18,6 +18,8 @@ def train_model(
     train_features: dict[str, np.ndarray],
     validation_features: dict[str, np.ndarray],
     vocabulary: dict[str, Any],
+    glove_matrix: np.ndarray | None,
+    *,
     model_options: Conv1DFlaxConfig,
     training_options: TrainingOptions,
 ) -> tuple[Conv1DClassifier, dict[str, Any]]:
@@ -27,6 +29,8 @@ def train_model(
         train_features: Token ids, lengths and labels of the training split.
         validation_features: The same for the split scored after each epoch.
         vocabulary: ``Vocabulary.to_dict()``; its size is the embedding's row count.
+        glove_matrix: GloVe rows aligned with the vocabulary; the embedding starts
+            from them when ``training_options.embedding_init`` is ``glove``.
         model_options: The ``model`` block (a dict is validated here).
         training_options: The ``training`` block (a dict is validated here).
 
@@ -44,6 +48,7 @@ def train_model(
         vocab_size,
         model_options,
         training_options,
+        glove_matrix=glove_matrix,
         name=f"conv1d_flax ({model_options.architecture})",
     )
     logger.info(

@@ -17,12 +17,14 @@ from .nodes import train_model
 APPROACHES = ("conv1d_single", "conv1d_double")
 
 # Template inputs that every approach shares, and the datasets that provide them
-# (the text_features pipeline's outputs, the ingestion's test split).
+# (the text_features and glove pipelines' outputs, the ingestion's test split).
 SHARED_INPUTS = {
     "train_features": "keras_50_train_features",
     "validation_features": "keras_50_validation_features",
     "test_features": "keras_50_test_features",
     "vocabulary": "keras_vocabulary",
+    # Read by training only with `embedding_init: glove` (the project recipe).
+    "glove_matrix": "keras_6b_50d_glove_matrix",
     "ag_news_test": "ag_news_test",
 }
 SHARED_PARAMETERS = {"params:max_tokens": "params:text_features.keras_50.max_tokens"}
@@ -38,6 +40,7 @@ def create_template() -> Pipeline:
                     "train_features": "train_features",
                     "validation_features": "validation_features",
                     "vocabulary": "vocabulary",
+                    "glove_matrix": "glove_matrix",
                     "model_options": "params:model",
                     "training_options": "params:training",
                 },

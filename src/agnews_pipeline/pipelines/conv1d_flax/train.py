@@ -30,7 +30,14 @@ import numpy as np
 import optax
 from flax.training import train_state
 
-from agnews_pipeline.jax_utils import Batch, accuracy, padded_batch, tree_to_numpy
+from agnews_pipeline.embeddings import glove_initial_embedding
+from agnews_pipeline.jax_utils import (
+    Batch,
+    accuracy,
+    make_adam,
+    padded_batch,
+    tree_to_numpy,
+)
 from agnews_pipeline.training import (
     TrainingOptions,
     check_splits,
@@ -39,7 +46,14 @@ from agnews_pipeline.training import (
     shuffled_batches,
 )
 
-from .models import Conv1DClassifier, Conv1DFlaxConfig, build_model, pooled_length
+from .models import (
+    EMBEDDING_MODULE,
+    EMBEDDING_PARAM,
+    Conv1DClassifier,
+    Conv1DFlaxConfig,
+    build_model,
+    pooled_length,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +71,43 @@ def init_params(model: nn.Module, seed: int, max_tokens: int) -> dict[str, Any]:
     """Initialise the ``params`` collection from ``jax.random.PRNGKey(seed)``."""
     dummy = jnp.zeros((1, max_tokens), dtype=jnp.int32)
     return _jitted_init(model)(jax.random.PRNGKey(seed), dummy)["params"]
+
+
+def initial_embedding(
+    glove_matrix: np.ndarray | None,
+    vocab_size: int,
+    config: Conv1DFlaxConfig,
+    options: TrainingOptions,
+) -> np.ndarray | None:
+    """The GloVe rows to start the embedding from, or ``None`` for Flax's random init.
+
+    Raises:
+        ValueError: If ``embedding_init`` is ``glove`` without a matrix, or the
+            matrix's rows are not the vocabulary's.
+    """
+    if glove_matrix is not None and len(glove_matrix) != vocab_size:
+        raise ValueError(
+            f"the GloVe matrix has {len(glove_matrix)} rows but the vocabulary has "
+            f"{vocab_size}: was it built for the same tokenizer and vocabulary?"
+        )
+    if options.embedding_init != "glove":
+        return None
+    if glove_matrix is None:
+        raise ValueError(
+            "training.embedding_init is 'glove' but no GloVe matrix was given"
+        )
+    return glove_initial_embedding(glove_matrix, config.embed_dim, options.seed)
+
+
+def with_embedding(params: dict[str, Any], embedding: np.ndarray) -> dict[str, Any]:
+    """A copy of ``params`` whose (still trainable) embedding matrix is ``embedding``."""
+    current = params[EMBEDDING_MODULE][EMBEDDING_PARAM]
+    if embedding.shape != current.shape:
+        raise ValueError(
+            f"initial embedding is {embedding.shape}, the model's is {current.shape}"
+        )
+    module = {**params[EMBEDDING_MODULE], EMBEDDING_PARAM: jnp.asarray(embedding)}
+    return {**params, EMBEDDING_MODULE: module}
 
 
 def create_train_state(
@@ -108,7 +159,10 @@ class CompiledFunctions(NamedTuple):
 
 @functools.lru_cache(maxsize=8)
 def compiled_functions(
-    config: Conv1DFlaxConfig, vocab_size: int, learning_rate: float
+    config: Conv1DFlaxConfig,
+    vocab_size: int,
+    learning_rate: float,
+    gradient_clip: float | None,
 ) -> CompiledFunctions:
     """Build the model and optimizer and jit the step once per setup.
 
@@ -119,7 +173,7 @@ def compiled_functions(
     model = build_model(config, vocab_size)
     return CompiledFunctions(
         model=model,
-        optimizer=optax.adam(learning_rate),
+        optimizer=make_adam(learning_rate, gradient_clip),
         step=jax.jit(train_step),
         count_correct=jax.jit(functools.partial(count_correct, apply_fn=model.apply)),
     )
@@ -132,6 +186,7 @@ def train_conv1d_classifier(
     config: Conv1DFlaxConfig,
     options: TrainingOptions,
     *,
+    glove_matrix: np.ndarray | None = None,
     name: str = "conv1d_flax",
 ) -> tuple[Conv1DClassifier, dict[str, Any]]:
     """Train one approach under the shared training contract.
@@ -141,7 +196,10 @@ def train_conv1d_classifier(
         validation_features: The same for the split scored after each epoch.
         vocab_size: Rows of the embedding matrix (the vocabulary's size).
         config: Architecture and layer sizes.
-        options: Epochs, batch size, learning rate, seed, early stopping.
+        options: Epochs, batch size, learning rate, gradient clip, seed, early
+            stopping, embedding initialisation.
+        glove_matrix: ``(vocab_size, d)`` GloVe rows aligned with the vocabulary;
+            read when ``options.embedding_init`` is ``glove``.
         name: Names the model in log lines.
 
     Returns:
@@ -157,15 +215,21 @@ def train_conv1d_classifier(
             f"{config.pool_window}; use longer sequences or a smaller pool_window"
         )
 
-    compiled = compiled_functions(config, vocab_size, options.learning_rate)
+    glove_rows = initial_embedding(glove_matrix, vocab_size, config, options)
+    compiled = compiled_functions(
+        config, vocab_size, options.learning_rate, options.gradient_clip
+    )
     params = init_params(compiled.model, options.seed, max_tokens)
+    if glove_rows is not None:
+        params = with_embedding(params, glove_rows)
     state = create_train_state(compiled.model, params, compiled.optimizer)
     rng = np.random.default_rng(options.seed)
     batch_size = min(options.batch_size, num_rows)
     logger.info(
-        "%s: %s convolution, %d trainable parameters, %d training rows",
+        "%s: %s convolution, %s embedding, %d trainable parameters, %d training rows",
         name,
         config.architecture,
+        options.embedding_init,
         sum(leaf.size for leaf in jax.tree.leaves(params)),
         num_rows,
     )

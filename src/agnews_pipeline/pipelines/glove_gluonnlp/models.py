@@ -236,7 +236,9 @@ class GloveGluonClassifier:
             {name: tuple(parameter.shape) for name, parameter in parameters.items()},
             embedding="embedding.weight",
             frozen={
-                name for name, parameter in parameters.items() if parameter.grad_req == "null"
+                name
+                for name, parameter in parameters.items()
+                if parameter.grad_req == "null"
             },
         )
 

@@ -48,10 +48,23 @@ class TrainingState(NamedTuple):
         network: The Gluon network.
         trainer: Its ``gluon.Trainer``; ``None`` in a snapshot, which only keeps
             parameter values.
+        gradient_clip: Bound on the global L2 norm of each step's mean gradient,
+            or ``None``.
     """
 
     network: Any
     trainer: Any
+    gradient_clip: float | None = None
+
+
+def check_embedding_init(options: TrainingOptions) -> None:
+    """Refuse ``embedding_init: glove``: the embedding already is GloVe, and frozen."""
+    if options.embedding_init != "random":
+        raise ValueError(
+            "glove_gluonnlp embeds with the frozen GloVe matrix itself, so "
+            "training.embedding_init must be 'random' (no trainable embedding to "
+            f"initialise), got {options.embedding_init!r}"
+        )
 
 
 def init_network(
@@ -95,6 +108,23 @@ def _softmax_cross_entropy() -> Any:
     return import_mxnet().gluon.loss.SoftmaxCrossEntropyLoss()
 
 
+def clip_head_gradients(state: TrainingState, batch_rows: int) -> None:
+    """Rescale the head's gradients in place so their batch mean has norm <= the clip.
+
+    The gradients are sums over the batch's rows (``trainer.step`` divides them
+    later), so their bound is the clip times the rows.
+    """
+    mx = import_mxnet()
+    gradients = [
+        parameter.grad()
+        for parameter in state.network[HEAD_LAYER].collect_params().values()
+    ]
+    # check_isfinite=False: no host sync per step, MXNet's engine stays ahead.
+    mx.gluon.utils.clip_global_norm(
+        gradients, state.gradient_clip * batch_rows, check_isfinite=False
+    )
+
+
 def train_step(state: TrainingState, token_ids: np.ndarray, labels: np.ndarray) -> Any:
     """One Adam step on one batch; returns the batch's summed loss (an NDArray).
 
@@ -106,6 +136,8 @@ def train_step(state: TrainingState, token_ids: np.ndarray, labels: np.ndarray) 
     with mx.autograd.record():
         losses = _softmax_cross_entropy()(state.network(inputs), targets)
     losses.backward()
+    if state.gradient_clip is not None:
+        clip_head_gradients(state, len(labels))
     # The per-row gradients were summed; step(n) divides by n: the batch mean.
     state.trainer.step(len(labels))
     return losses.sum()
@@ -149,12 +181,14 @@ def train_glove_gluon_classifier(
         validation_features: The same for the split scored after each epoch.
         embedding_matrix: Frozen GloVe vectors ``(V, d)``, row 0 for padding.
         config: Pooling and layer widths.
-        options: Epochs, batch size, learning rate, seed, early stopping.
+        options: Epochs, batch size, learning rate, gradient clip, seed, early
+            stopping; ``embedding_init`` must be ``random``.
         name: Names the model in log lines.
 
     Returns:
         The trained classifier (best or last epoch) and its history as a dict.
     """
+    check_embedding_init(options)
     embedding_matrix = np.asarray(embedding_matrix, dtype=np.float32)
     if embedding_matrix.ndim != 2:
         raise ValueError(
@@ -182,7 +216,9 @@ def train_glove_gluon_classifier(
     )
     network = init_network(architecture, embedding_matrix, options.seed)
     network.hybridize(static_alloc=True)
-    state = TrainingState(network, make_trainer(network, options.learning_rate))
+    state = TrainingState(
+        network, make_trainer(network, options.learning_rate), options.gradient_clip
+    )
     rng = np.random.default_rng(options.seed)
     batch_size = min(options.batch_size, num_rows)
 

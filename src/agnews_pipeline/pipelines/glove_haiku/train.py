@@ -23,6 +23,7 @@ from agnews_pipeline.jax_utils import (
     Batch,
     accuracy,
     frozen_mask,
+    make_adam,
     padded_batch,
     tree_to_numpy,
 )
@@ -47,7 +48,6 @@ logger = logging.getLogger(__name__)
 # Parameter-path components whose leaves the optimizer never updates: the
 # ``hk.Embed`` module and its parameter (the latter also inside nested modules).
 FROZEN_NAMES: tuple[str, ...] = (EMBEDDING_MODULE, EMBEDDING_PARAM)
-
 
 
 class TrainingState(NamedTuple):
@@ -83,11 +83,27 @@ def make_optimizer(
     params: hk.Params,
     learning_rate: float,
     frozen_names: tuple[str, ...] = FROZEN_NAMES,
+    gradient_clip: float | None = None,
 ) -> optax.GradientTransformation:
-    """Adam for the trainable leaves; frozen leaves get no update and no state."""
+    """Adam for the trainable leaves; frozen leaves get no update and no state.
+
+    The clip sits inside the selective transform, so the global norm it bounds is
+    the trainable leaves' only (the frozen matrix's gradient is never applied).
+    """
     return optax.selective_transform(
-        optax.adam(learning_rate), freeze_mask=frozen_mask(params, frozen_names)
+        make_adam(learning_rate, gradient_clip),
+        freeze_mask=frozen_mask(params, frozen_names),
     )
+
+
+def check_embedding_init(options: TrainingOptions) -> None:
+    """Refuse ``embedding_init: glove``: the embedding already is GloVe, and frozen."""
+    if options.embedding_init != "random":
+        raise ValueError(
+            "glove_haiku embeds with the frozen GloVe matrix itself, so "
+            "training.embedding_init must be 'random' (no trainable embedding to "
+            f"initialise), got {options.embedding_init!r}"
+        )
 
 
 def init_state(
@@ -178,6 +194,8 @@ def compiled_functions(
     embed_dim: int,
     max_tokens: int,
     learning_rate: float,
+    *,
+    gradient_clip: float | None = None,
 ) -> CompiledFunctions:
     """Build and jit once per setup, so a retraining in the same process (a second
     seed, a test) reuses the compiled code; nothing here holds the GloVe matrix.
@@ -188,7 +206,9 @@ def compiled_functions(
         jax.ShapeDtypeStruct((2,), jnp.uint32),
         jax.ShapeDtypeStruct((vocab_size, embed_dim), jnp.float32),
     )
-    optimizer = make_optimizer(abstract_params, learning_rate)
+    optimizer = make_optimizer(
+        abstract_params, learning_rate, gradient_clip=gradient_clip
+    )
     return CompiledFunctions(
         network=network,
         optimizer=optimizer,
@@ -214,12 +234,14 @@ def train_glove_classifier(
         validation_features: The same for the split scored after each epoch.
         embedding_matrix: Frozen GloVe vectors ``(V, d)``, row 0 for padding.
         config: Pooling and layer sizes.
-        options: Epochs, batch size, learning rate, seed, early stopping.
+        options: Epochs, batch size, learning rate, gradient clip, seed, early
+            stopping; ``embedding_init`` must be ``random``.
         name: Names the model in log lines.
 
     Returns:
         The trained classifier (best or last epoch) and its history as a dict.
     """
+    check_embedding_init(options)
     embedding_matrix = np.asarray(embedding_matrix, dtype=np.float32)
     if embedding_matrix.ndim != 2:
         raise ValueError(
@@ -237,7 +259,12 @@ def train_glove_classifier(
 
     params = init_params(config, embedding_matrix, options.seed, max_tokens)
     compiled = compiled_functions(
-        config, vocab_size, embed_dim, max_tokens, options.learning_rate
+        config,
+        vocab_size,
+        embed_dim,
+        max_tokens,
+        options.learning_rate,
+        gradient_clip=options.gradient_clip,
     )
     state = TrainingState(params=params, opt_state=compiled.init_opt_state(params))
     step, count_correct = compiled.step, compiled.count_correct
