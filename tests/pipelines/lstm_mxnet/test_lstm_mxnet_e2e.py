@@ -105,3 +105,6 @@ def test_only_the_word_regex_features_are_built(sample_run):
     assert built == {"word_regex", "word_regex_25", "word_regex_50"}
     completed = set(re.findall(r"Completed node: (\S+)", output))
     assert {f"lstm_mxnet.{a}.train_model_node" for a in APPROACHES} <= completed
+    # Of the GloVe stage only the word_regex matrix the embeddings start from.
+    glove_nodes = {n for n in completed if n.startswith("glove")}
+    assert glove_nodes == {"glove.word_regex_6b_50d.build_embedding_matrix_node"}
