@@ -68,11 +68,14 @@ def main() -> None:
     """Run the project once and write the results file."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", choices=sorted(DATA), default="subset")
+    parser.add_argument(
+        "--keep", type=Path, help="run in this new folder and keep it (for inspection)"
+    )
     args = parser.parse_args()
     kedro_env, data_dir = DATA[args.data]
 
     with tempfile.TemporaryDirectory(prefix="agnews-bench-") as scratch:
-        project = copy_project(Path(scratch) / "project")
+        project = copy_project(args.keep or Path(scratch) / "project")
         seconds, peak, _ = run_measured([KEDRO, "run", *kedro_env], project, {})
         data = project / data_dir
         table = pd.read_csv(latest(data / "08_reporting" / "results.csv"))

@@ -59,3 +59,10 @@ def test_the_seed_fixes_the_result(glove_matrix):
 def test_a_matrix_without_any_glove_row_is_refused():
     with pytest.raises(ValueError, match="no vector for any word"):
         glove_initial_embedding(np.zeros((4, 3)), 3, seed=0)
+
+
+def test_too_few_glove_words_for_the_pca_width_are_named(glove_matrix):
+    sparse = np.zeros_like(glove_matrix)
+    sparse[1:3] = glove_matrix[1:3]
+    with pytest.raises(ValueError, match="only 2 words of the vocabulary"):
+        glove_initial_embedding(sparse, 4, seed=0)

@@ -57,6 +57,11 @@ def glove_initial_embedding(
             "the GloVe matrix has no vector for any word of the vocabulary: is it "
             "the matrix built for this approach's tokenizer?"
         )
+    if dimension < matrix.shape[1] and covered.sum() < dimension:
+        raise ValueError(
+            f"cannot reduce GloVe to {dimension} dimensions by PCA: only "
+            f"{int(covered.sum())} words of the vocabulary have a GloVe vector"
+        )
     rng = np.random.default_rng(seed)
     vectors = _fit_width(matrix[covered], dimension, rng)
     initial = rng.normal(0.0, vectors.std(), size=(len(matrix), dimension))
