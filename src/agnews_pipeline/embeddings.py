@@ -11,10 +11,60 @@ random orthonormal map, so distances between words survive either way.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+if TYPE_CHECKING:
+    from agnews_pipeline.training import TrainingOptions
+
 logger = logging.getLogger(__name__)
+
+
+def trainable_embedding_start(
+    glove_matrix: np.ndarray | None,
+    vocab_size: int,
+    embed_dim: int,
+    options: TrainingOptions,
+) -> np.ndarray | None:
+    """The rows a trainable embedding starts from: GloVe's, or ``None`` (random init).
+
+    Args:
+        glove_matrix: The GloVe matrix built for the approach's vocabulary, if wired.
+        vocab_size: Rows of the embedding (the vocabulary's size).
+        embed_dim: The embedding's width.
+        options: ``embedding_init`` chooses, ``seed`` seeds
+            :func:`glove_initial_embedding`.
+
+    Returns:
+        float32 ``(vocab_size, embed_dim)`` under ``embedding_init: glove``, else
+        ``None`` so the framework draws its own initialisation.
+
+    Raises:
+        ValueError: If the matrix's rows are not the vocabulary's (a wiring error,
+            whatever the setting), or ``glove`` is asked for without a matrix.
+    """
+    if glove_matrix is not None and len(glove_matrix) != vocab_size:
+        raise ValueError(
+            f"the GloVe matrix has {len(glove_matrix)} rows but the vocabulary has "
+            f"{vocab_size} tokens: was it built for this approach's tokenizer and "
+            "vocabulary?"
+        )
+    if options.embedding_init != "glove":
+        return None
+    if glove_matrix is None:
+        raise ValueError("training.embedding_init is 'glove' but no GloVe matrix was given")
+    return glove_initial_embedding(glove_matrix, embed_dim, options.seed)
+
+
+def refuse_glove_start(options: TrainingOptions, family: str) -> None:
+    """Refuse ``embedding_init: glove`` where the embedding already is GloVe, frozen."""
+    if options.embedding_init != "random":
+        raise ValueError(
+            f"{family} embeds with the frozen GloVe matrix itself, so "
+            "training.embedding_init must be 'random' (no trainable embedding to "
+            f"initialise), got {options.embedding_init!r}"
+        )
 
 
 def glove_initial_embedding(

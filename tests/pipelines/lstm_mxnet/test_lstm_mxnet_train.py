@@ -439,14 +439,14 @@ def test_glove_init_starts_the_embedding_from_the_pca_rows(monkeypatch):
     np.testing.assert_array_equal(started["embedding"], expected)
     # Still trainable: training moved it.
     assert not np.array_equal(classifier.params["embedding.weight"], expected)
-    # embedding_init: random keeps Xavier and ignores the matrix.
+    # embedding_init: random keeps Xavier and leaves the matrix unused.
     train_lstm_classifier(
         TRAIN,
         VALIDATION,
         V,
         config,
         options.model_copy(update={"embedding_init": "random"}),
-        glove_matrix=_glove(V + 3),
+        glove_matrix=GLOVE,
     )
     assert not np.array_equal(started["embedding"], expected)
 

@@ -394,14 +394,14 @@ def test_glove_init_starts_the_embedding_from_the_glove_rows(monkeypatch):
     trained = classifier.network["embedding"].weight
     assert trained.requires_grad
     assert not np.array_equal(trained.detach().numpy(), expected)  # still trained
-    # embedding_init: random leaves torch's draw and ignores the matrix.
+    # embedding_init: random leaves torch's draw and leaves the matrix unused.
     train_rnn_classifier(
         TRAIN,
         VALIDATION,
         V,
         config,
         options.model_copy(update={"embedding_init": "random"}),
-        glove_matrix=_glove(V + 3),
+        glove_matrix=GLOVE,
     )
     assert started["embedding"].shape == expected.shape
     assert not np.array_equal(started["embedding"].numpy(), expected)

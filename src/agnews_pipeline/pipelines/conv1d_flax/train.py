@@ -30,7 +30,7 @@ import numpy as np
 import optax
 from flax.training import train_state
 
-from agnews_pipeline.embeddings import glove_initial_embedding
+from agnews_pipeline.embeddings import trainable_embedding_start
 from agnews_pipeline.jax_utils import (
     Batch,
     accuracy,
@@ -71,32 +71,6 @@ def init_params(model: nn.Module, seed: int, max_tokens: int) -> dict[str, Any]:
     """Initialise the ``params`` collection from ``jax.random.PRNGKey(seed)``."""
     dummy = jnp.zeros((1, max_tokens), dtype=jnp.int32)
     return _jitted_init(model)(jax.random.PRNGKey(seed), dummy)["params"]
-
-
-def initial_embedding(
-    glove_matrix: np.ndarray | None,
-    vocab_size: int,
-    config: Conv1DFlaxConfig,
-    options: TrainingOptions,
-) -> np.ndarray | None:
-    """The GloVe rows to start the embedding from, or ``None`` for Flax's random init.
-
-    Raises:
-        ValueError: If ``embedding_init`` is ``glove`` without a matrix, or the
-            matrix's rows are not the vocabulary's.
-    """
-    if glove_matrix is not None and len(glove_matrix) != vocab_size:
-        raise ValueError(
-            f"the GloVe matrix has {len(glove_matrix)} rows but the vocabulary has "
-            f"{vocab_size}: was it built for the same tokenizer and vocabulary?"
-        )
-    if options.embedding_init != "glove":
-        return None
-    if glove_matrix is None:
-        raise ValueError(
-            "training.embedding_init is 'glove' but no GloVe matrix was given"
-        )
-    return glove_initial_embedding(glove_matrix, config.embed_dim, options.seed)
 
 
 def with_embedding(params: dict[str, Any], embedding: np.ndarray) -> dict[str, Any]:
@@ -215,7 +189,9 @@ def train_conv1d_classifier(
             f"{config.pool_window}; use longer sequences or a smaller pool_window"
         )
 
-    glove_rows = initial_embedding(glove_matrix, vocab_size, config, options)
+    glove_rows = trainable_embedding_start(
+        glove_matrix, vocab_size, config.embed_dim, options
+    )
     compiled = compiled_functions(
         config, vocab_size, options.learning_rate, options.gradient_clip
     )

@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from agnews_pipeline.embeddings import refuse_glove_start
 from agnews_pipeline.mxnet_compat import import_mxnet
 from agnews_pipeline.training import (
     TrainingOptions,
@@ -55,16 +56,6 @@ class TrainingState(NamedTuple):
     network: Any
     trainer: Any
     gradient_clip: float | None = None
-
-
-def check_embedding_init(options: TrainingOptions) -> None:
-    """Refuse ``embedding_init: glove``: the embedding already is GloVe, and frozen."""
-    if options.embedding_init != "random":
-        raise ValueError(
-            "glove_gluonnlp embeds with the frozen GloVe matrix itself, so "
-            "training.embedding_init must be 'random' (no trainable embedding to "
-            f"initialise), got {options.embedding_init!r}"
-        )
 
 
 def init_network(
@@ -188,7 +179,7 @@ def train_glove_gluon_classifier(
     Returns:
         The trained classifier (best or last epoch) and its history as a dict.
     """
-    check_embedding_init(options)
+    refuse_glove_start(options, "glove_gluonnlp")
     embedding_matrix = np.asarray(embedding_matrix, dtype=np.float32)
     if embedding_matrix.ndim != 2:
         raise ValueError(

@@ -19,6 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from agnews_pipeline.embeddings import refuse_glove_start
 from agnews_pipeline.jax_utils import (
     Batch,
     accuracy,
@@ -94,16 +95,6 @@ def make_optimizer(
         make_adam(learning_rate, gradient_clip),
         freeze_mask=frozen_mask(params, frozen_names),
     )
-
-
-def check_embedding_init(options: TrainingOptions) -> None:
-    """Refuse ``embedding_init: glove``: the embedding already is GloVe, and frozen."""
-    if options.embedding_init != "random":
-        raise ValueError(
-            "glove_haiku embeds with the frozen GloVe matrix itself, so "
-            "training.embedding_init must be 'random' (no trainable embedding to "
-            f"initialise), got {options.embedding_init!r}"
-        )
 
 
 def init_state(
@@ -241,7 +232,7 @@ def train_glove_classifier(
     Returns:
         The trained classifier (best or last epoch) and its history as a dict.
     """
-    check_embedding_init(options)
+    refuse_glove_start(options, "glove_haiku")
     embedding_matrix = np.asarray(embedding_matrix, dtype=np.float32)
     if embedding_matrix.ndim != 2:
         raise ValueError(

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from agnews_pipeline.embeddings import glove_initial_embedding
+from agnews_pipeline.embeddings import trainable_embedding_start
 from agnews_pipeline.mxnet_compat import import_mxnet
 from agnews_pipeline.training import (
     TrainingOptions,
@@ -90,27 +90,6 @@ def padded_batch(
         "weights": to_ndarray(weights),
         "rows": int(weights.sum()),
     }
-
-
-def initial_embedding(
-    glove_matrix: np.ndarray | None, vocab_size: int, embed_dim: int, seed: int
-) -> np.ndarray:
-    """The GloVe rows (PCA-reduced to ``embed_dim``) a trainable embedding starts from.
-
-    Raises:
-        ValueError: If there is no matrix or its rows are not the vocabulary's.
-    """
-    if glove_matrix is None:
-        raise ValueError(
-            "training.embedding_init is 'glove' but no GloVe matrix was given"
-        )
-    rows = int(np.shape(glove_matrix)[0])
-    if rows != vocab_size:
-        raise ValueError(
-            f"the GloVe matrix has {rows} rows but the vocabulary has {vocab_size} "
-            "tokens: was it built for this approach's tokenizer and vocabulary?"
-        )
-    return glove_initial_embedding(glove_matrix, embed_dim, seed)
 
 
 def make_network(
@@ -236,10 +215,8 @@ def train_lstm_classifier(
         )
     )
     num_rows = len(train["labels"])
-    embedding = (
-        initial_embedding(glove_matrix, vocab_size, config.embed_dim, options.seed)
-        if options.embedding_init == "glove"
-        else None
+    embedding = trainable_embedding_start(
+        glove_matrix, vocab_size, config.embed_dim, options
     )
 
     network = make_network(config, vocab_size, options.seed, embedding)

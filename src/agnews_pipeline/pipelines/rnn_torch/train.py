@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from agnews_pipeline.embeddings import glove_initial_embedding
+from agnews_pipeline.embeddings import trainable_embedding_start
 from agnews_pipeline.training import (
     TrainingOptions,
     check_splits,
@@ -56,27 +56,6 @@ def init_network(config: RNNTorchConfig, vocab_size: int, seed: int) -> nn.Modul
     """Build the network with torch's default initialisation drawn from ``seed``."""
     torch.manual_seed(seed)
     return build_network(config, vocab_size)
-
-
-def initial_embedding(
-    glove_matrix: np.ndarray | None, vocab_size: int, embed_dim: int, seed: int
-) -> np.ndarray:
-    """The GloVe rows (fitted to ``embed_dim``) a trainable embedding starts from.
-
-    Raises:
-        ValueError: If there is no matrix or its rows are not the vocabulary's.
-    """
-    if glove_matrix is None:
-        raise ValueError(
-            "training.embedding_init is 'glove' but no GloVe matrix was given"
-        )
-    rows = int(np.shape(glove_matrix)[0])
-    if rows != vocab_size:
-        raise ValueError(
-            f"the GloVe matrix has {rows} rows but the vocabulary has {vocab_size} "
-            "tokens: was it built for this approach's tokenizer and vocabulary?"
-        )
-    return glove_initial_embedding(glove_matrix, embed_dim, seed)
 
 
 def set_embedding(network: nn.ModuleDict, rows: np.ndarray) -> None:
@@ -186,10 +165,8 @@ def train_rnn_classifier(
         )
     )
     num_rows = len(train["labels"])
-    glove_rows = (
-        initial_embedding(glove_matrix, vocab_size, config.embed_dim, options.seed)
-        if options.embedding_init == "glove"
-        else None
+    glove_rows = trainable_embedding_start(
+        glove_matrix, vocab_size, config.embed_dim, options
     )
     threads = configure_threads()
     rng = np.random.default_rng(options.seed)
