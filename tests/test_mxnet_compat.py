@@ -14,7 +14,7 @@ PROBE = (
     "assert 'bool' not in vars(numpy)\n"
     "mx = import_mxnet()\n"
     "assert numpy.bool is bool and mx.nd.ones((2, 2)).sum().asscalar() == 4\n"
-    "print(os.environ['OMP_NUM_THREADS'])\n"
+    "print(os.environ.get('OMP_NUM_THREADS', 'unset'))\n"
 )
 
 
@@ -31,10 +31,12 @@ def _probe(**env: str) -> str:
     return result.stdout.strip()
 
 
-def test_mxnet_gets_one_openmp_thread_per_available_cpu_by_default():
-    assert _probe() == str(len(os.sched_getaffinity(0)))
+def test_the_thread_default_does_not_leak_into_the_environment():
+    # torch (rnn_torch) reads OMP_NUM_THREADS after MXNet may have loaded in the
+    # same kedro run: MXNet's default must not become the other backends' setting.
+    assert _probe() == "unset"
 
 
 @pytest.mark.parametrize("threads", ["1", "3"])
-def test_an_explicit_openmp_setting_wins(threads):
+def test_an_explicit_openmp_setting_is_kept(threads):
     assert _probe(OMP_NUM_THREADS=threads) == threads

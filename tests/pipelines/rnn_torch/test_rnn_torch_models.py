@@ -254,7 +254,11 @@ def test_batching_copying_and_pickling_leave_predictions_unchanged():
         predict_in_batches(classifier, ids, lengths, batch_size=5), whole, rtol=1e-6
     )
     for clone in (copy.deepcopy(classifier), pickle.loads(pickle.dumps(classifier))):
-        np.testing.assert_array_equal(clone.predict_proba(ids, lengths), whole)
+        # The weights survive bit for bit; the predictions to float32 rounding, since
+        # BLAS may pick another kernel for the copy's memory alignment.
+        for name, weight in classifier.network.state_dict().items():
+            assert torch.equal(clone.network.state_dict()[name], weight), name
+        np.testing.assert_allclose(clone.predict_proba(ids, lengths), whole, rtol=1e-6)
 
 
 def test_from_state_dict_rebuilds_exactly_and_rejects_mismatches(batch):

@@ -97,22 +97,20 @@ class RNNTorchConfig(BaseModel):
 
 @functools.cache
 def configure_threads() -> int:
-    """Give torch one intra-op thread per CPU this process may run on; once per process.
+    """Run torch on one intra-op thread unless ``OMP_NUM_THREADS`` says otherwise.
 
-    An explicit ``OMP_NUM_THREADS`` wins. Use it on a machine shared with other busy
-    processes: the RNN runs many tiny steps, each a barrier for every thread, and one
-    descheduled thread stalls them all (``OMP_NUM_THREADS=1`` then runs several times
-    faster than two contended threads).
+    The vanilla RNNs run many tiny sequential steps (a 50-unit cell on a batch of
+    64), each a barrier for every thread: on two idle cores a second thread gains
+    little, and whenever anything else competes for a core (another process, or the
+    pool of another framework loaded in the same ``kedro run``) one descheduled
+    thread stalls every step. A single thread cannot be stalled that way. A user's
+    explicit ``OMP_NUM_THREADS`` wins (MXNet's own default never reaches it: see
+    :mod:`agnews_pipeline.mxnet_compat`).
     """
     import torch  # noqa: PLC0415
 
-    if "OMP_NUM_THREADS" not in os.environ:
-        cpus = (
-            len(os.sched_getaffinity(0))
-            if hasattr(os, "sched_getaffinity")
-            else os.cpu_count() or 1
-        )
-        torch.set_num_threads(cpus)
+    explicit = os.environ.get("OMP_NUM_THREADS")
+    torch.set_num_threads(int(explicit) if explicit else 1)
     threads = torch.get_num_threads()
     logger.debug("torch uses %d intra-op threads", threads)
     return threads
