@@ -45,7 +45,11 @@ def _assert_approach_outputs(data_dir: Path, test_rows: int) -> None:
         assert sum(map(sum, counts)) == test_rows
         trace = sum(counts[i][i] for i in range(4))
         assert metrics["test_accuracy"] == pytest.approx(trace / test_rows)
-        assert metrics["epochs"] == 8
+        # The project recipe: up to its epochs, fewer when early stopping ends it.
+        recipe = metrics["history"]["recipe"]
+        assert recipe["recipe"] == "project"
+        assert metrics["epochs"] == len(metrics["history"]["train_loss"])
+        assert metrics["epochs"] == recipe["epochs"] or metrics["history"]["stopped_early"]
         for picture in ("confusion_matrix.png", "lime_explanation.png"):
             assert latest(reporting / picture).read_bytes().startswith(PNG_MAGIC)
         assert "lime" in latest(reporting / "lime_explanation.html").read_text().lower()
@@ -171,7 +175,7 @@ def test_full_environment_without_the_files_says_where_and_how(tmp_path):
     found = re.search(r"AG News file '(train|test)\.csv' not found", output)
     assert found, output[-3000:]
     assert f"looked for it at '{missing / found.group(1)}.csv'" in output
-    assert "Set AGNEWS_DATA_DIR" in output
+    assert "set AGNEWS_DATA_DIR=/folder/with/train.csv+test.csv" in output
 
 
 def test_reporting_alone_lists_untrained_approaches_as_missing(sample_run):

@@ -74,17 +74,19 @@ def test_with_the_packaged_6b_vectors():
 
 def test_pipeline_is_namespaced_per_embedding():
     pipeline = create_pipeline()
+    tokenizers = ("basic_english", "keras", "word_regex")
     assert [node.name for node in pipeline.nodes] == [
-        "glove.keras_6b_50d.build_embedding_matrix_node"
+        f"glove.{tokenizer}_6b_50d.build_embedding_matrix_node" for tokenizer in tokenizers
     ]
     assert pipeline.inputs() == {
-        "keras_vocabulary",
-        "keras_train_tokens",
         "glove_6b_50d_vectors",
+        *(f"{tokenizer}_vocabulary" for tokenizer in tokenizers),
+        *(f"{tokenizer}_train_tokens" for tokenizer in tokenizers),
     }
     assert pipeline.outputs() == {
-        "keras_6b_50d_glove_matrix",
-        "keras_6b_50d_glove_coverage",
+        f"{tokenizer}_6b_50d_glove_{output}"
+        for tokenizer in tokenizers
+        for output in ("matrix", "coverage")
     }
 
 
@@ -98,7 +100,8 @@ def test_pipeline_runs(tmp_path):
             "glove_6b_50d_vectors": GloVeDataset(filepath=str(path)),
         }
     )
-    SequentialRunner().run(create_pipeline(), catalog)
+    keras = create_pipeline().only_nodes_with_namespaces(["glove.keras_6b_50d"])
+    SequentialRunner().run(keras, catalog)
     np.testing.assert_array_equal(
         catalog.load("keras_6b_50d_glove_matrix")[2], [-1, 0.5, 0]
     )

@@ -270,7 +270,7 @@ def apply_ensemble(
     """Combine the members' test probabilities with the fitted weights.
 
     Args:
-        combination: Output of :func:`describe_members`.
+        combination: Output of :func:`fit_ensemble` (its ``weights``).
         **test_predictions: ``<family>__<approach>`` to that member's test predictions.
 
     Returns:
@@ -309,7 +309,7 @@ def evaluate_ensemble(
 
     Args:
         test_predictions: Output of :func:`apply_ensemble`.
-        combination: Output of :func:`describe_members`.
+        combination: Output of :func:`fit_ensemble` (its ``weights``).
 
     Returns:
         ``test_accuracy``, classification report, confusion matrix, validation

@@ -69,7 +69,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 Node(
                     func=apply_ensemble,
                     inputs={
-                        "combination": f"{ENSEMBLE_NAME}.combination",
+                        "combination": f"{ENSEMBLE_NAME}.fitted_weights",
                         **_members("test_predictions"),
                     },
                     outputs=f"{ENSEMBLE_NAME}.test_predictions",
