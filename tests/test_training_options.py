@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 from pydantic import ValidationError
 
+from agnews_pipeline.sandbox import PROJECT_ROOT
 from agnews_pipeline.training import TrainingOptions, run_training_loop
 
 BLOCK = {
@@ -54,3 +56,42 @@ def test_the_history_records_the_recipe():
     assert recipe["recipe"] == "project"
     assert (recipe["epochs"], recipe["batch_size"], recipe["gradient_clip"]) == (2, 64, 1.0)
     assert "progress_bar" not in recipe
+
+
+# The tutorials' own epochs (shared/docs/approaches.md); all trained with Adam 1e-3 on
+# batches of 1,024 from a random start, every epoch run and the last one kept.
+TUTORIAL_EPOCHS = {
+    "conv1d_flax": 10,
+    "glove_haiku": 8,
+    "glove_gluonnlp": 8,
+    "lstm_mxnet": 15,
+    "rnn_torch": 15,
+}
+# (epochs, learning rate) where one approach departs from its family.
+TUTORIAL_EXCEPTIONS = {("rnn_torch", "birnn_3layer"): (25, 1e-4)}
+
+
+@pytest.mark.parametrize("family", sorted(TUTORIAL_EPOCHS))
+def test_every_approach_reproduces_its_tutorials_recipe_with_one_key(family):
+    path = PROJECT_ROOT / "conf" / "base" / f"parameters_{family}.yml"
+    blocks = yaml.safe_load(path.read_text(encoding="utf-8"))[family]
+    approaches = {name: block for name, block in blocks.items() if "training" in block}
+    assert approaches
+    for approach, block in approaches.items():
+        project = TrainingOptions.model_validate(block["training"])
+        assert project.recipe == "project", approach
+        tutorial = TrainingOptions.model_validate({**block["training"], "recipe": "tutorial"})
+        epochs, learning_rate = TUTORIAL_EXCEPTIONS.get(
+            (family, approach), (TUTORIAL_EPOCHS[family], 1e-3)
+        )
+        assert tutorial.summary() == {
+            "recipe": "tutorial",
+            "epochs": epochs,
+            "batch_size": 1024,
+            "learning_rate": learning_rate,
+            "seed": project.seed,
+            "restore_best": False,
+            "patience": None,
+            "gradient_clip": None,
+            "embedding_init": "random",
+        }, approach

@@ -335,20 +335,6 @@ def test_pipeline_namespaces_and_free_inputs():
         } <= pipeline.all_outputs()
 
 
-# The tutorial's settings: batch 1024, 10 epochs, Adam 1e-3, random embedding, no
-# clipping, no early stopping, the last epoch kept.
-TUTORIAL = {
-    "recipe": "tutorial",
-    "epochs": 10,
-    "batch_size": 1024,
-    "learning_rate": 0.001,
-    "restore_best": False,
-    "patience": None,
-    "gradient_clip": None,
-    "embedding_init": "random",
-}
-
-
 def test_kedro_sees_the_typed_parameters_and_the_yaml_validates():
     types = TypeExtractor(
         {"conv1d_flax": create_pipeline()}
@@ -371,8 +357,6 @@ def test_kedro_sees_the_typed_parameters_and_the_yaml_validates():
         project = TrainingOptions.model_validate(block)
         assert project.recipe == "project"
         assert project.embedding_init == "glove"
-        tutorial = TrainingOptions.model_validate({**block, "recipe": "tutorial"})
-        assert tutorial.summary() == {**TUTORIAL, "seed": project.seed}
         assert blocks[approach]["reference"]["test_accuracy"] == references[approach]
 
 

@@ -361,18 +361,6 @@ def test_kedro_sees_the_typed_parameters_and_the_yaml_validates():
         project = TrainingOptions.model_validate(blocks[approach]["training"])
         assert project.recipe == "project" and project.embedding_init == "glove"
         assert project.gradient_clip is not None and project.patience is not None
-        # The tutorial's own settings, one key away.
-        tutorial = TrainingOptions.model_validate(
-            {**blocks[approach]["training"], "recipe": "tutorial"}
-        )
-        assert (tutorial.epochs, tutorial.batch_size, tutorial.learning_rate) == (
-            15,
-            1024,
-            0.001,
-        )
-        assert tutorial.gradient_clip is None and tutorial.embedding_init == "random"
-        assert tutorial.patience is None and not tutorial.restore_best
-        assert tutorial.seed == project.seed
         assert ValidationOptions.model_validate(
             blocks[approach]["validation"]
         ).split == ("validation")

@@ -319,16 +319,6 @@ def test_kedro_sees_the_typed_parameters_and_the_yaml_validates():
         project = TrainingOptions.model_validate(block["training"])
         assert project.recipe == "project" and project.embedding_init == "glove"
         assert project.gradient_clip is not None and project.patience is not None
-        # The tutorial's own settings, one key away.
-        tutorial = TrainingOptions.model_validate(
-            {**block["training"], "recipe": "tutorial"}
-        )
-        expected = (25, 1e-4) if approach == "birnn_3layer" else (15, 1e-3)
-        assert (tutorial.epochs, tutorial.learning_rate) == expected
-        assert tutorial.batch_size == 1024
-        assert tutorial.gradient_clip is None and tutorial.embedding_init == "random"
-        assert tutorial.patience is None and not tutorial.restore_best
-        assert tutorial.seed == project.seed
 
 
 def test_graph_modules_do_not_import_torch():
