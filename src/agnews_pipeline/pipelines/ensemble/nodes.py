@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
+from agnews_pipeline.approach_keys import split_key
 from agnews_pipeline.pipelines.evaluation.nodes import (
     classification_metrics,
     prediction_probabilities,
@@ -28,9 +29,6 @@ from agnews_pipeline.pipelines.evaluation.nodes import (
 
 logger = logging.getLogger(__name__)
 
-# Keyword names of member inputs are <family>__<approach> (Kedro input names must be
-# identifiers); the combination names members <family>.<approach>.
-KEY_SEPARATOR = "__"
 # Probabilities are clipped before the log: a confident wrong member must not make
 # the loss infinite.
 _EPSILON = 1e-7
@@ -51,11 +49,8 @@ class EnsembleOptions(BaseModel):
 
 
 def member_name(key: str) -> str:
-    """``glove_haiku__mean`` -> ``glove_haiku.mean``."""
-    family, separator, approach = key.partition(KEY_SEPARATOR)
-    if not separator or not approach:
-        raise ValueError(f"ensemble input {key!r} is not named <family>{KEY_SEPARATOR}<approach>")
-    return f"{family}.{approach}"
+    """``glove_haiku__mean`` (a member's keyword input) -> ``glove_haiku.mean``."""
+    return ".".join(split_key(key, "ensemble"))
 
 
 def log_loss(labels: np.ndarray, probabilities: np.ndarray) -> float:

@@ -14,10 +14,10 @@ import warnings
 
 from kedro.pipeline import Node, Pipeline
 
+from agnews_pipeline.approach_keys import approach_key
 from agnews_pipeline.pipelines.evaluation.nodes import plot_confusion_matrix
 
 from .nodes import (
-    KEY_SEPARATOR,
     apply_ensemble,
     describe_members,
     evaluate_ensemble,
@@ -34,7 +34,7 @@ def _members(dataset: str) -> dict[str, str]:
     from agnews_pipeline.pipelines.reporting.pipeline import MEMBER_APPROACHES  # noqa: PLC0415
 
     return {
-        f"{family}{KEY_SEPARATOR}{approach}": f"{family}.{approach}.{dataset}"
+        approach_key(family, approach): f"{family}.{approach}.{dataset}"
         for family, approaches in MEMBER_APPROACHES.items()
         for approach in approaches
     }

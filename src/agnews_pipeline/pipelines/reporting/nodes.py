@@ -10,13 +10,12 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from agnews_pipeline.approach_keys import approach_key, split_key
 from agnews_pipeline.classifier import CLASS_NAMES
 
-logger = logging.getLogger(__name__)
+__all__ = ["approach_key"]  # the reporting pipeline names its inputs with it
 
-# Separates family and approach in the keyword names the results nodes receive
-# (Kedro input names must be identifiers; dataset names use dots).
-KEY_SEPARATOR = "__"
+logger = logging.getLogger(__name__)
 
 RESULTS_COLUMNS = (
     "family",
@@ -51,18 +50,8 @@ BASELINES = "baselines"
 _TRAINED = "trained"
 
 
-def approach_key(family: str, approach: str) -> str:
-    """The keyword under which one approach's metrics reach the results nodes."""
-    return f"{family}{KEY_SEPARATOR}{approach}"
-
-
 def _split_key(key: str) -> tuple[str, str]:
-    family, separator, approach = key.partition(KEY_SEPARATOR)
-    if not separator or not approach:
-        raise ValueError(
-            f"results input {key!r} is not named <family>{KEY_SEPARATOR}<approach>"
-        )
-    return family, approach
+    return split_key(key, "results")
 
 
 def _embedding_label(embedding: dict[str, Any]) -> str:
