@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from kedro.pipeline import Pipeline
 
+from agnews_pipeline.approaches import FAMILIES, configured_approaches, every_approach
 from agnews_pipeline.pipelines import (
     batch_predict,
     conv1d_flax,
@@ -38,9 +39,6 @@ STAGES = {
     "ensemble": ensemble,
 }
 
-# The model families: each also has a retrain_<family> pipeline.
-FAMILIES = ("glove_haiku", "conv1d_flax", "rnn_torch", "lstm_mxnet", "glove_gluonnlp")
-
 
 def register_pipelines() -> dict[str, Pipeline]:
     """Register every stage and family pipeline, each runnable alone from raw data.
@@ -61,7 +59,20 @@ def register_pipelines() -> dict[str, Pipeline]:
     Returns:
         A mapping from pipeline names to ``Pipeline`` objects.
     """
-    found = {name: module.create_pipeline() for name, module in STAGES.items()}
+    # The configuration is read once here; every stage is built from the same blocks.
+    approaches = configured_approaches()
+    shared = {"approaches": every_approach(approaches)}
+    stage_arguments = {
+        **{
+            stage: shared
+            for stage in ("text_features", "glove", "reporting", "ensemble")
+        },
+        **{family: {"approaches": approaches[family].values()} for family in FAMILIES},
+    }
+    found = {
+        name: module.create_pipeline(**stage_arguments.get(name, {}))
+        for name, module in STAGES.items()
+    }
     everything = sum(found.values(), Pipeline([]))
     pipelines = {
         name: everything.to_nodes(*(node.name for node in pipeline.nodes))
@@ -73,7 +84,7 @@ def register_pipelines() -> dict[str, Pipeline]:
     pipelines["reporting"] = (
         everything.to_nodes(*(node.name for node in create_baselines_pipeline().nodes))
         + found["ensemble"]
-        + create_results_pipeline()
+        + create_results_pipeline(shared["approaches"])
     )
     pipelines["__default__"] = everything
     # Scores new articles with a model trained earlier: its own nodes only (to_nodes
@@ -82,5 +93,7 @@ def register_pipelines() -> dict[str, Pipeline]:
     # The nightly retraining DAGs (airflow_dags/, conf/airflow/airflow.yml): a family,
     # then the results table that batch_predict picks its serving model from.
     for family in FAMILIES:
-        pipelines[f"retrain_{family}"] = pipelines[family] + create_results_pipeline()
+        pipelines[f"retrain_{family}"] = pipelines[family] + create_results_pipeline(
+            shared["approaches"]
+        )
     return pipelines

@@ -11,10 +11,12 @@ skipped.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterable
 
 from kedro.pipeline import Node, Pipeline
 
 from agnews_pipeline.approach_keys import approach_key
+from agnews_pipeline.approaches import Approach
 from agnews_pipeline.pipelines.evaluation.nodes import plot_confusion_matrix
 
 from .nodes import (
@@ -29,19 +31,20 @@ ENSEMBLE_APPROACH = "greedy_selection"
 ENSEMBLE_NAME = f"{ENSEMBLE_FAMILY}.{ENSEMBLE_APPROACH}"
 
 
-def _members(dataset: str) -> dict[str, str]:
+def _members(dataset: str, approaches: list[Approach] | None) -> dict[str, str]:
     # Imported here: reporting's pipeline module imports this one for the table.
-    from agnews_pipeline.pipelines.reporting.pipeline import MEMBER_APPROACHES  # noqa: PLC0415
+    from agnews_pipeline.pipelines.reporting.pipeline import member_approaches  # noqa: PLC0415
 
     return {
         approach_key(family, approach): f"{family}.{approach}.{dataset}"
-        for family, approaches in MEMBER_APPROACHES.items()
-        for approach in approaches
+        for family, names in member_approaches(approaches).items()
+        for approach in names
     }
 
 
-def create_pipeline(**kwargs) -> Pipeline:
-    """Fit, describe, apply, score and plot the ensemble."""
+def create_pipeline(approaches: Iterable[Approach] | None = None, **kwargs) -> Pipeline:
+    """Fit, describe, apply, score and plot the ensemble (over the configured approaches unless given)."""
+    approaches = None if approaches is None else list(approaches)
     with warnings.catch_warnings():
         # Kedro warns about dotted dataset names outside a namespace; reading every
         # family's namespaced predictions is these nodes' purpose.
@@ -52,7 +55,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     func=fit_ensemble,
                     inputs={
                         "options": f"params:{ENSEMBLE_NAME}.options",
-                        **_members("validation_predictions"),
+                        **_members("validation_predictions", approaches),
                     },
                     outputs=f"{ENSEMBLE_NAME}.fitted_weights",
                     name="fit_ensemble_node",
@@ -61,7 +64,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     func=describe_members,
                     inputs={
                         "combination": f"{ENSEMBLE_NAME}.fitted_weights",
-                        **_members("metrics"),
+                        **_members("metrics", approaches),
                     },
                     outputs=f"{ENSEMBLE_NAME}.combination",
                     name="describe_ensemble_members_node",
@@ -70,7 +73,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                     func=apply_ensemble,
                     inputs={
                         "combination": f"{ENSEMBLE_NAME}.fitted_weights",
-                        **_members("test_predictions"),
+                        **_members("test_predictions", approaches),
                     },
                     outputs=f"{ENSEMBLE_NAME}.test_predictions",
                     name="apply_ensemble_node",

@@ -1,6 +1,6 @@
 """GloVe vectors + a vocabulary -> the embedding matrix and its coverage report.
 
-One instance per entry of ``EMBEDDINGS``, under the namespace ``glove.<name>``:
+One instance per (tokenizer, release) the approaches name, under ``glove.<name>``:
 ``glove.keras_6b_50d.embedding_matrix``, ``glove.keras_6b_50d.coverage``.
 """
 

@@ -9,27 +9,14 @@ and its row says ``missing``.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterable
 
 from kedro.pipeline import Node, Pipeline
 
-from agnews_pipeline.pipelines.conv1d_flax.pipeline import (
-    APPROACHES as CONV1D_FLAX_APPROACHES,
-)
+from agnews_pipeline.approaches import Approach, every_approach
 from agnews_pipeline.pipelines.ensemble.pipeline import (
     ENSEMBLE_APPROACH,
     ENSEMBLE_FAMILY,
-)
-from agnews_pipeline.pipelines.glove_gluonnlp.pipeline import (
-    APPROACHES as GLOVE_GLUONNLP_APPROACHES,
-)
-from agnews_pipeline.pipelines.glove_haiku.pipeline import (
-    APPROACHES as GLOVE_HAIKU_APPROACHES,
-)
-from agnews_pipeline.pipelines.lstm_mxnet.pipeline import (
-    APPROACHES as LSTM_MXNET_APPROACHES,
-)
-from agnews_pipeline.pipelines.rnn_torch.pipeline import (
-    APPROACHES as RNN_TORCH_APPROACHES,
 )
 
 from .baselines import (
@@ -47,26 +34,27 @@ from .nodes import (
     render_results_markdown,
 )
 
-# Every model the ensemble can combine, family by family.
-MEMBER_APPROACHES: dict[str, tuple[str, ...]] = {
-    "glove_haiku": tuple(GLOVE_HAIKU_APPROACHES),
-    "conv1d_flax": tuple(CONV1D_FLAX_APPROACHES),
-    "rnn_torch": tuple(RNN_TORCH_APPROACHES),
-    "lstm_mxnet": tuple(LSTM_MXNET_APPROACHES),
-    "glove_gluonnlp": tuple(GLOVE_GLUONNLP_APPROACHES),
-    BASELINES: ("tfidf_logreg", "fasttext"),
-}
-
-# Every row the table lists, in order: the members, then the ensemble.
-FAMILY_APPROACHES: dict[str, tuple[str, ...]] = {
-    **MEMBER_APPROACHES,
-    ENSEMBLE_FAMILY: (ENSEMBLE_APPROACH,),
-}
-
 _BASELINE_NODES = {
     "tfidf_logreg": train_tfidf_baseline,
     "fasttext": train_fasttext_baseline,
 }
+
+
+def member_approaches(
+    approaches: Iterable[Approach] | None = None,
+) -> dict[str, tuple[str, ...]]:
+    """Every model the ensemble can combine: the approaches (configured unless given), the baselines."""
+    members: dict[str, tuple[str, ...]] = {}
+    for approach in every_approach() if approaches is None else approaches:
+        members[approach.family] = (*members.get(approach.family, ()), approach.name)
+    return {**members, BASELINES: tuple(_BASELINE_NODES)}
+
+
+def table_rows(
+    approaches: Iterable[Approach] | None = None,
+) -> dict[str, tuple[str, ...]]:
+    """Every row the table lists, family by family: the members, then the ensemble."""
+    return {**member_approaches(approaches), ENSEMBLE_FAMILY: (ENSEMBLE_APPROACH,)}
 
 
 def create_baselines_pipeline() -> Pipeline:
@@ -115,12 +103,12 @@ def create_baselines_pipeline() -> Pipeline:
     )
 
 
-def create_results_pipeline() -> Pipeline:
+def create_results_pipeline(approaches: Iterable[Approach] | None = None) -> Pipeline:
     """The table, its Markdown, the accuracy chart and the confusion-matrix grid."""
     metrics = {
         approach_key(family, approach): f"{family}.{approach}.metrics"
-        for family, approaches in FAMILY_APPROACHES.items()
-        for approach in approaches
+        for family, names in table_rows(approaches).items()
+        for approach in names
     }
     with warnings.catch_warnings():
         # Kedro warns about dotted dataset names outside their namespace; reading
@@ -168,6 +156,6 @@ def _results_pipeline(metrics: dict[str, str]) -> Pipeline:
     )
 
 
-def create_pipeline(**kwargs) -> Pipeline:
+def create_pipeline(approaches: Iterable[Approach] | None = None, **kwargs) -> Pipeline:
     """Baselines plus the results nodes (the registry adds the ensemble between)."""
-    return create_baselines_pipeline() + create_results_pipeline()
+    return create_baselines_pipeline() + create_results_pipeline(approaches)

@@ -1,31 +1,35 @@
 """Tokens and a vocabulary per tokenizer, padded token ids per (tokenizer, max_tokens).
 
-Names key every artifact, so two approaches that share a tokenizer share its vocabulary
-(``keras_vocabulary``), and two that also share ``max_tokens`` share the token-id
-matrices (``keras_50_train_features``). Parameters live under
-``text_features.<tokenizer>`` and ``text_features.<tokenizer>_<max_tokens>``.
+The tokenizers and lengths are the ones the configured approaches name (their
+``tokenizer`` and ``max_tokens`` keys). Names key every artifact, so two approaches
+that share a tokenizer share its vocabulary (``keras_vocabulary``), and two that also
+share ``max_tokens`` share the token-id matrices (``keras_50_train_features``). A
+vocabulary's options live under ``text_features.<tokenizer>``; a feature set's length
+is read from the first approach that uses it (``params:conv1d_flax.conv1d_single.
+max_tokens``), so it cannot disagree with the approaches that train on it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from kedro.pipeline import Node, Pipeline
+
+from agnews_pipeline.approaches import Approach, every_approach
 
 from .nodes import encode_split, fit_vocabulary, tokenize_texts
 
 SPLITS = ("train", "validation", "test")
 
-# Tokenizer -> the max_tokens values some approach uses. A family that needs a new
-# combination adds it here and a parameter block in parameters_text_features.yml.
-FEATURE_SETS: dict[str, tuple[int, ...]] = {
-    "keras": (50,),
-    "basic_english": (25, 50),
-    "word_regex": (25, 50),
-}
 
-
-def feature_set_name(tokenizer: str, max_tokens: int) -> str:
-    """Name of one (tokenizer, max_tokens) pair, e.g. ``keras_50``."""
-    return f"{tokenizer}_{max_tokens}"
+def feature_sets(approaches: Iterable[Approach]) -> dict[str, dict[str, Approach]]:
+    """Tokenizer -> feature set -> the first approach that reads it, in YAML order."""
+    found: dict[str, dict[str, Approach]] = {}
+    for approach in approaches:
+        found.setdefault(approach.tokenizer, {}).setdefault(
+            approach.feature_set, approach
+        )
+    return found
 
 
 def _vocabulary_template() -> Pipeline:
@@ -72,11 +76,13 @@ def _encoding_template() -> Pipeline:
     )
 
 
-def create_pipeline(**kwargs) -> Pipeline:
-    """Build the vocabulary and encoding pipelines for every configured feature set."""
+def create_pipeline(approaches: Iterable[Approach] | None = None, **kwargs) -> Pipeline:
+    """Build the vocabulary and encoding pipelines for every feature set approaches read."""
+    if approaches is None:
+        approaches = every_approach()
     shared_splits = {f"ag_news_{split}" for split in SPLITS}
     pipelines = []
-    for tokenizer, max_tokens_values in FEATURE_SETS.items():
+    for tokenizer, sets in feature_sets(approaches).items():
         # Shared artifacts get flat names (keras_vocabulary, keras_train_tokens):
         # Kedro reserves dotted names for datasets private to a namespace.
         per_tokenizer = {
@@ -91,8 +97,7 @@ def create_pipeline(**kwargs) -> Pipeline:
                 outputs=per_tokenizer,
             )
         )
-        for max_tokens in max_tokens_values:
-            feature_set = feature_set_name(tokenizer, max_tokens)
+        for feature_set, first_reader in sets.items():
             pipelines.append(
                 Pipeline(
                     _encoding_template(),
@@ -101,6 +106,9 @@ def create_pipeline(**kwargs) -> Pipeline:
                     outputs={
                         f"{split}_features": f"{feature_set}_{split}_features"
                         for split in SPLITS
+                    },
+                    parameters={
+                        "params:max_tokens": f"params:{first_reader.namespace}.max_tokens"
                     },
                 )
             )
