@@ -9,7 +9,7 @@ rows, the ensemble's members and the ``batch_predict`` choices all follow from
 these blocks, so a new approach is one YAML block.
 
 Pipelines are registered before any node runs, so the blocks are read from the
-configuration of the Kedro session being run (its environment and ``--params``
+parameters of the Kedro session being run (its environment and ``--params``
 included) when there is one, else from the project's ``conf/`` (environment from
 ``KEDRO_ENV``), e.g. for ``kedro registry list``.
 """
@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from kedro.config import AbstractConfigLoader
+from kedro.framework.hooks import hook_impl
 from kedro.pipeline import Pipeline
-
 
 # In training-pipeline order; the results table lists families in this order.
 FAMILIES = ("glove_haiku", "conv1d_flax", "rnn_torch", "lstm_mxnet", "glove_gluonnlp")
@@ -166,18 +166,19 @@ def _parse_block(family: str, name: str, block: Any) -> Approach:
 
 # --- where the blocks are read from -------------------------------------------------
 
-_session_config: dict[str, AbstractConfigLoader] = {}
+_session: dict[str, dict[str, Any]] = {}
 
 
-def use_session_config(config_loader: AbstractConfigLoader) -> None:
-    """Read approaches from this session's configuration (called by a project hook)."""
-    _session_config["loader"] = config_loader
+def use_session_parameters(parameters: Mapping[str, Any]) -> None:
+    """Read approaches from these parameters (a project hook passes the session's)."""
+    _session["parameters"] = dict(parameters)
 
 
 def project_parameters() -> dict[str, Any]:
     """The parameters pipelines are registered from: the session's, else ``conf/``."""
-    loader = _session_config.get("loader") or _project_config_loader()
-    return dict(loader["parameters"])
+    if "parameters" in _session:
+        return _session["parameters"]
+    return dict(_project_config_loader()["parameters"])
 
 
 def _project_config_loader() -> AbstractConfigLoader:
@@ -229,3 +230,14 @@ def every_approach(
     if by_family is None:
         by_family = configured_approaches()
     return [approach for family in by_family.values() for approach in family.values()]
+
+
+class SessionConfigHooks:
+    """Register pipelines from the configuration of the session being run."""
+
+    # First: a plugin's hook may read the pipelines, registering them early.
+    @hook_impl(tryfirst=True)
+    def after_context_created(self, context: Any) -> None:
+        """Remember the session's parameters (environment and ``--params`` included)."""
+        # Not context.params: validating those registers the pipelines first.
+        use_session_parameters(context.config_loader["parameters"])

@@ -2,9 +2,15 @@
 
 from omegaconf.resolvers import oc
 
+from agnews_pipeline.approaches import SessionConfigHooks
 from agnews_pipeline.hooks import NodeResourceHooks
+from agnews_pipeline.provenance import KeyedDataCatalog, ProvenanceHooks
 
-HOOKS = (NodeResourceHooks(),)
+HOOKS = (SessionConfigHooks(), NodeResourceHooks(), ProvenanceHooks())
+
+# Reports an artifact made from other parameters or inputs as missing, so
+# `kedro run --only-missing-outputs` recomputes it (agnews_pipeline.provenance).
+DATA_CATALOG_CLASS = KeyedDataCatalog
 
 CONFIG_LOADER_ARGS = {
     "base_env": "base",
