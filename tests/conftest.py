@@ -16,16 +16,11 @@ QUICK_LIME_SAMPLES = 100
 
 def quick_params() -> str:
     """The ``--params`` value that makes every approach train briefly."""
-    from agnews_pipeline.pipelines.reporting.pipeline import (  # noqa: PLC0415
-        BASELINES,
-        FAMILY_APPROACHES,
-    )
+    from agnews_pipeline.approaches import every_approach  # noqa: PLC0415
 
     return ",".join(
-        f"{family}.{approach}.{key}"
-        for family, approaches in FAMILY_APPROACHES.items()
-        if family != BASELINES
-        for approach in approaches
+        f"{approach.namespace}.{key}"
+        for approach in every_approach()
         for key in (
             f"training.epochs={QUICK_EPOCHS}",
             f"explanation.num_samples={QUICK_LIME_SAMPLES}",

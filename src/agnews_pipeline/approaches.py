@@ -182,14 +182,18 @@ def project_parameters() -> dict[str, Any]:
 
 
 def _project_config_loader() -> AbstractConfigLoader:
-    from kedro.framework.project import settings  # noqa: PLC0415
+    # Not kedro.framework.project's settings: importing it configures logging, which
+    # `kedro registry list` and plugins reading the pipelines should not trigger.
+    from kedro.config import OmegaConfigLoader  # noqa: PLC0415
     from kedro.utils import find_kedro_project  # noqa: PLC0415
 
+    from agnews_pipeline.settings import CONFIG_LOADER_ARGS  # noqa: PLC0415
+
     project = find_kedro_project(Path.cwd()) or Path(__file__).resolve().parents[2]
-    return settings.CONFIG_LOADER_CLASS(
-        conf_source=str(project / settings.CONF_SOURCE),
+    return OmegaConfigLoader(
+        conf_source=str(project / "conf"),
         env=os.environ.get("KEDRO_ENV"),
-        **settings.CONFIG_LOADER_ARGS,
+        **CONFIG_LOADER_ARGS,
     )
 
 

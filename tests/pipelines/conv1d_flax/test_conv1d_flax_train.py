@@ -309,7 +309,6 @@ SHARED_INPUTS = {
     "keras_vocabulary",
     "keras_6b_50d_glove_matrix",
     "ag_news_test",
-    "params:text_features.keras_50.max_tokens",
 }
 
 
@@ -321,7 +320,7 @@ def test_pipeline_namespaces_and_free_inputs():
     per_approach = {
         f"params:conv1d_flax.{approach}.{block}"
         for approach in APPROACHES
-        for block in ("model", "training", "reference", "explanation")
+        for block in ("max_tokens", "model", "training", "reference", "explanation")
     }
     assert pipeline.inputs() == SHARED_INPUTS | per_approach
     names = {node.name for node in pipeline.nodes}

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
+from agnews_pipeline.approaches import configured_approaches
 from agnews_pipeline.classifier import TokenClassifier, predict_in_batches
 from agnews_pipeline.mxnet_compat import import_mxnet
 from agnews_pipeline.pipelines.glove_gluonnlp.models import (
@@ -18,13 +19,15 @@ from agnews_pipeline.pipelines.glove_gluonnlp.models import (
     load_glove_gluon_classifier,
     named_parameters,
 )
-from agnews_pipeline.pipelines.glove_gluonnlp.pipeline import APPROACHES
 from agnews_pipeline.pipelines.glove_gluonnlp.train import init_network
 
 mx = import_mxnet()
 
 V, D, T = 7, 3, 5
-POOLING = {approach: approach.split("_")[0] for approach in APPROACHES}
+POOLING = {
+    approach: approach.split("_")[0]
+    for approach in configured_approaches()["glove_gluonnlp"]
+}
 
 
 @pytest.fixture
@@ -43,7 +46,7 @@ def _architecture(pooling, **overrides):
     )
 
 
-@pytest.mark.parametrize("approach", sorted(APPROACHES))
+@pytest.mark.parametrize("approach", sorted(POOLING))
 def test_shapes_per_approach(glove, approach):
     pooling = POOLING[approach]
     network = init_network(_architecture(pooling), glove, seed=0)

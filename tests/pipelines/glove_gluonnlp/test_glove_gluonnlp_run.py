@@ -1,7 +1,7 @@
 """glove_gluonnlp end to end: the real CLI on the bundled sample, one GloVe file present.
 
 One run covers both sources: GLOVE_DIR holds a tiny 42B-style file (so the
-``glove_42b`` stage uses it through the catalog) but no 840B file (so the three
+``glove_gluonnlp.word_regex_42b_300d`` stage uses it through the catalog) but no 840B file (so the three
 ``*_840b`` approaches fall back to the bundled glove.6B.50d and must say so).
 """
 

@@ -9,6 +9,7 @@ import pytest
 import yaml
 from kedro.validation.type_extractor import TypeExtractor
 
+from agnews_pipeline.approaches import configured_approaches
 from agnews_pipeline.mxnet_compat import import_mxnet
 from agnews_pipeline.pipelines.glove_gluonnlp import create_pipeline
 from agnews_pipeline.pipelines.glove_gluonnlp.models import (
@@ -23,7 +24,6 @@ from agnews_pipeline.pipelines.glove_gluonnlp.nodes import (
     ValidationOptions,
     train_model,
 )
-from agnews_pipeline.pipelines.glove_gluonnlp.pipeline import APPROACHES, EMBEDDINGS
 from agnews_pipeline.pipelines.glove_gluonnlp.train import (
     TrainingState,
     accuracy,
@@ -39,6 +39,13 @@ mx = import_mxnet()
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
 V, D, T = 9, 4, 6
 DENSE = [f"dense{i}.{kind}" for i in range(3) for kind in ("weight", "bias")]
+
+# Approach -> the GloVe matrix it trains on; the GluonNLP stages that build them.
+APPROACHES = {
+    name: approach.embedding
+    for name, approach in configured_approaches()["glove_gluonnlp"].items()
+}
+EMBEDDINGS = ("word_regex_840b_300d", "word_regex_42b_300d")
 
 
 def _glove():
@@ -265,7 +272,7 @@ def test_family_pipeline_namespaces_and_free_inputs():
     namespaces = {node.namespace for node in pipeline.nodes}
     assert namespaces == {
         *(f"glove_gluonnlp.{approach}" for approach in APPROACHES),
-        *(f"glove_gluonnlp.{stage}" for stage in EMBEDDINGS),
+        *(f"glove_gluonnlp.{embedding}" for embedding in EMBEDDINGS),
     }
     assert set(APPROACHES) == {"flatten_840b", "mean_840b", "sum_840b", "flatten_42b"}
     free = {name for name in pipeline.inputs() if not name.startswith("params:")}
@@ -280,10 +287,9 @@ def test_family_pipeline_namespaces_and_free_inputs():
         "glove_6b_50d_vectors",
     }
     parameters = {name for name in pipeline.inputs() if name.startswith("params:")}
-    assert "params:text_features.word_regex_50.max_tokens" in parameters
-    assert "params:glove_gluonnlp.glove_840b.source" in parameters
-    for approach, stage in APPROACHES.items():
-        prefix = EMBEDDINGS[stage][1]
+    assert "params:glove_gluonnlp.mean_840b.max_tokens" in parameters
+    assert "params:glove_releases.840b_300d" in parameters
+    for approach, prefix in APPROACHES.items():
         train = next(
             node
             for node in pipeline.nodes
@@ -328,9 +334,12 @@ def test_kedro_sees_the_typed_parameters_and_the_yaml_validates():
         "sum_840b": 0.8660,
         "flatten_42b": 0.8403,
     }
-    for stage in EMBEDDINGS:
-        assert types[f"glove_gluonnlp.{stage}.source"] is GloveSourceOptions
-        assert GloveSourceOptions.model_validate(blocks[stage]["source"]).fallback
+    releases = yaml.safe_load(
+        (PROJECT_ROOT / "conf" / "base" / "parameters_glove.yml").read_text(encoding="utf-8")
+    )["glove_releases"]
+    for release in ("840b_300d", "42b_300d"):
+        assert types[f"glove_releases.{release}"] is GloveSourceOptions
+        assert GloveSourceOptions.model_validate(releases[release]).fallback
 
 
 def test_graph_modules_do_not_import_mxnet():

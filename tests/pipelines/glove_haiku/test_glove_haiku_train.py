@@ -311,7 +311,6 @@ SHARED_INPUTS = {
     "keras_6b_50d_glove_coverage",
     "keras_vocabulary",
     "ag_news_test",
-    "params:text_features.keras_50.max_tokens",
 }
 
 
@@ -324,7 +323,7 @@ def test_pipeline_namespaces_and_free_inputs():
     per_approach = {
         f"params:glove_haiku.{approach}.{block}"
         for approach in approaches
-        for block in ("model", "training", "reference", "explanation")
+        for block in ("max_tokens", "model", "training", "reference", "explanation")
     }
     assert pipeline.inputs() == SHARED_INPUTS | per_approach
     for approach in approaches:

@@ -294,7 +294,6 @@ def _shared(feature_set):
         f"{feature_set}_train_features",
         f"{feature_set}_validation_features",
         f"{feature_set}_test_features",
-        f"params:text_features.{feature_set}.max_tokens",
     }
 
 
@@ -306,7 +305,9 @@ def test_pipeline_namespaces_and_free_inputs():
     per_approach = {
         f"params:lstm_mxnet.{approach}.{block}"
         for approach in APPROACHES
-        for block in ("model", "training", "validation", "reference", "explanation")
+        for block in (
+            "max_tokens", "model", "training", "validation", "reference", "explanation"
+        )
     }
     shared = (
         {"word_regex_vocabulary", "word_regex_6b_50d_glove_matrix", "ag_news_test"}

@@ -16,10 +16,7 @@ from agnews_pipeline.pipelines.reporting.nodes import (
     plot_confusion_grid,
     render_results_markdown,
 )
-from agnews_pipeline.pipelines.reporting.pipeline import (
-    FAMILY_APPROACHES,
-    create_pipeline,
-)
+from agnews_pipeline.pipelines.reporting.pipeline import create_pipeline, table_rows
 
 FRAMEWORKS = {
     "glove_haiku": "JAX + Haiku",
@@ -239,7 +236,7 @@ def test_pipeline_reads_every_approach_metrics_and_the_hook_records():
     build = next(node for node in pipeline.nodes if node.name == "build_results_table_node")
     expected = {
         f"{family}.{approach}.metrics"
-        for family, approaches in FAMILY_APPROACHES.items()
+        for family, approaches in table_rows().items()
         for approach in approaches
     }
     assert len(expected) == 23

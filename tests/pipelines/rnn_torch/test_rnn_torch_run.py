@@ -12,15 +12,16 @@ import pandas as pd
 import pytest
 from kedro.io.core import Version
 
+from agnews_pipeline.approaches import configured_approaches
 from agnews_pipeline.classifier import CLASS_NAMES
 from agnews_pipeline.datasets import NumpyDataset, TorchModelDataset
 from agnews_pipeline.pipelines.evaluation.nodes import probability_column
-from agnews_pipeline.pipelines.rnn_torch.pipeline import APPROACHES
 from agnews_pipeline.sandbox import copy_project, latest, run_kedro
 
 pytestmark = pytest.mark.slow
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+APPROACHES = tuple(configured_approaches()["rnn_torch"])
 TEST_ROWS = 1600
 # Few epochs keep the run short; rnn_25 trains two so restore_best has a choice.
 EPOCHS = {approach: 2 if approach == "rnn_25" else 1 for approach in APPROACHES}

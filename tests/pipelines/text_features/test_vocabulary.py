@@ -10,6 +10,7 @@ from kedro.runner import SequentialRunner
 from kedro_datasets.json import JSONDataset
 from pydantic import ValidationError
 
+from agnews_pipeline.approaches import Approach
 from agnews_pipeline.pipelines.text_features import create_pipeline
 from agnews_pipeline.pipelines.text_features.nodes import (
     VocabularyOptions,
@@ -134,23 +135,26 @@ def test_pipeline_shares_vocabulary_per_tokenizer_and_ids_per_max_tokens(tmp_pat
             "ag_news_test": MemoryDataset(split(["Unseen oil words"], [2])),
             "params:text_features.keras.tokenizer": MemoryDataset("keras"),
             "params:text_features.keras.vocabulary": MemoryDataset({"fit_on": ["train"]}),
-            "params:text_features.keras_50.max_tokens": MemoryDataset(50),
+            "params:conv1d_flax.conv1d_single.max_tokens": MemoryDataset(50),
             # Persisted, as in the project catalog, so the test can read it back.
             "keras_vocabulary": JSONDataset(
                 filepath=str(tmp_path / "vocabulary.json")
             ),
         }
     )
-    pipeline = create_pipeline().only_nodes_with_namespaces(
-        ["text_features.keras", "text_features.keras_50"]
-    )
+    reader = Approach("conv1d_flax", "conv1d_single", "keras", 50, "6b_50d")
+    pipeline = create_pipeline([reader])
+    assert {node.namespace for node in pipeline.nodes} == {
+        "text_features.keras",
+        "text_features.keras_50",
+    }
     assert pipeline.inputs() == {
         "ag_news_train",
         "ag_news_validation",
         "ag_news_test",
         "params:text_features.keras.tokenizer",
         "params:text_features.keras.vocabulary",
-        "params:text_features.keras_50.max_tokens",
+        "params:conv1d_flax.conv1d_single.max_tokens",
     }
     SequentialRunner().run(pipeline, catalog)
     vocabulary = catalog.load("keras_vocabulary")
