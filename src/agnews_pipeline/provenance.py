@@ -105,23 +105,30 @@ def _external_key(name: str, catalog: DataCatalog) -> str:
     return digest(identity)
 
 
+def _arguments(node: Node) -> list[tuple[str, str]]:
+    """(argument, dataset) per input: a dataset renamed for the same argument is the same input."""
+    inputs = node._inputs  # noqa: SLF001 - the argument names Kedro keeps for dict inputs
+    if isinstance(inputs, Mapping):
+        return list(inputs.items())
+    return [(str(position), name) for position, name in enumerate(node.inputs)]
+
+
 def expected_keys(pipeline: Pipeline, catalog: DataCatalog) -> dict[str, dict[str, Any]]:
     """Dataset -> the provenance record its producing node would store now."""
     dataset_keys: dict[str, str] = {}
     records: dict[str, dict[str, Any]] = {}
-    parameters = None
+    values: dict[str, Any] = {}
     for node in pipeline.nodes:  # topologically sorted
         input_keys = {}
-        for name in node.inputs:
+        for argument, name in _arguments(node):
             if name in dataset_keys:
-                input_keys[name] = dataset_keys[name]
+                input_keys[argument] = dataset_keys[name]
             elif name.startswith(_PARAMETER_PREFIX) or name == _PARAMETERS:
-                if name == _PARAMETERS and parameters is None:
-                    parameters = catalog.load(_PARAMETERS)
-                value = parameters if name == _PARAMETERS else catalog.load(name)
-                input_keys[name] = digest(value)
+                if name not in values:
+                    values[name] = catalog.load(name)
+                input_keys[argument] = digest(values[name])
             else:
-                input_keys[name] = _external_key(name, catalog)
+                input_keys[argument] = _external_key(name, catalog)
         key = node_key(node, input_keys)
         for output in node.outputs:
             dataset_keys[output] = key
