@@ -186,12 +186,13 @@ class ProvenanceHooks:
                 ", ".join(sorted(stale)),
             )
         else:
-            logger.warning(
-                "%s cannot report stale artifacts as missing (only KeyedDataCatalog "
-                "can; ParallelRunner uses its own catalog), so --only-missing-outputs "
-                "may reuse these: %s",
-                type(catalog).__name__,
-                ", ".join(sorted(stale)),
+            # Reusing them would serve stale artifacts; stopping says what to do.
+            raise RuntimeError(
+                f"{type(catalog).__name__} cannot report artifacts made from other "
+                "parameters or inputs as missing (ParallelRunner uses its own catalog), "
+                "so --only-missing-outputs would reuse these: "
+                f"{', '.join(sorted(stale))}. Run with the default runner, or without "
+                "--only-missing-outputs."
             )
 
     @hook_impl
