@@ -48,3 +48,41 @@ def create_family_pipeline(
     if approaches is None:
         approaches = configured_approaches()[family].values()
     return instantiate(create_template(train_model, reads), approaches)
+
+
+def family_pipeline(
+    family: str, train_model: Callable, reads: Mapping[str, str]
+) -> Callable[..., Pipeline]:
+    """A family's ``create_pipeline``: its template once per approach block."""
+
+    def create_pipeline(
+        approaches: Iterable[Approach] | None = None, **kwargs
+    ) -> Pipeline:
+        return create_family_pipeline(family, train_model, reads, approaches)
+
+    create_pipeline.__doc__ = (
+        f"The template once per approach, under ``{family}.<approach>``."
+    )
+    return create_pipeline
+
+
+# What each kind of trainer reads (train_model's argument -> template dataset). A
+# trainable embedding reads the vocabulary and may start from the GloVe matrix; a frozen
+# one is the GloVe matrix, with its coverage report. The MXNet trainers can be told to
+# validate on the test split (the tutorials did), so they also read its token ids.
+TRAINABLE_EMBEDDING_READS = {
+    "train_features": "train_features",
+    "validation_features": "validation_features",
+    "vocabulary": "vocabulary",
+    "glove_matrix": "glove_matrix",
+}
+FROZEN_GLOVE_READS = {
+    "train_features": "train_features",
+    "validation_features": "validation_features",
+    "embedding_matrix": "glove_matrix",
+    "embedding_coverage": "glove_coverage",
+}
+CHOOSES_VALIDATION_SPLIT = {
+    "test_features": "test_features",
+    "validation_options": "params:validation",
+}

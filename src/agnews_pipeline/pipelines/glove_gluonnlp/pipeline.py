@@ -18,7 +18,11 @@ from collections.abc import Iterable
 from kedro.pipeline import Node, Pipeline
 
 from agnews_pipeline.approaches import Approach, configured_approaches
-from agnews_pipeline.pipelines.training_family import create_family_pipeline
+from agnews_pipeline.pipelines.training_family import (
+    CHOOSES_VALIDATION_SPLIT,
+    FROZEN_GLOVE_READS,
+    create_family_pipeline,
+)
 
 from .nodes import build_glove_embedding, train_model
 
@@ -27,15 +31,7 @@ FAMILY = "glove_gluonnlp"
 # Vectors every stage falls back to when its release is absent.
 FALLBACK_VECTORS = "glove_6b_50d_vectors"
 
-# train_model's arguments -> the template datasets that provide them.
-TRAIN_READS = {
-    "train_features": "train_features",
-    "validation_features": "validation_features",
-    "test_features": "test_features",
-    "embedding_matrix": "glove_matrix",
-    "embedding_coverage": "glove_coverage",
-    "validation_options": "params:validation",
-}
+TRAIN_READS = {**FROZEN_GLOVE_READS, **CHOOSES_VALIDATION_SPLIT}
 
 
 def create_embedding_template() -> Pipeline:
