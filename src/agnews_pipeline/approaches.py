@@ -59,6 +59,26 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _GLOVE_RELEASE = re.compile(r"^[0-9a-z]+_[0-9]+d$")
 
 
+# Kedro input names must be identifiers while dataset names use dots, so the results
+# table and the ensemble receive ``glove_haiku.mean.metrics`` as ``glove_haiku__mean``.
+KEY_SEPARATOR = "__"
+
+
+def approach_key(family: str, approach: str) -> str:
+    """``("glove_haiku", "mean")`` -> ``glove_haiku__mean``."""
+    return f"{family}{KEY_SEPARATOR}{approach}"
+
+
+def split_key(key: str, reader: str) -> tuple[str, str]:
+    """``glove_haiku__mean`` -> ``("glove_haiku", "mean")``; ``reader`` names the node's inputs in errors."""
+    family, separator, approach = key.partition(KEY_SEPARATOR)
+    if not separator or not approach:
+        raise ValueError(
+            f"{reader} input {key!r} is not named <family>{KEY_SEPARATOR}<approach>"
+        )
+    return family, approach
+
+
 @dataclass(frozen=True)
 class Approach:
     """One configured approach and the shared artifacts it reads."""

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from agnews_pipeline.approach_keys import split_key
+from agnews_pipeline.approaches import split_key
 from agnews_pipeline.pipelines.evaluation.nodes import (
     classification_metrics,
     prediction_probabilities,

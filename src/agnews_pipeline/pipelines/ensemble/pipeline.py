@@ -15,8 +15,7 @@ from collections.abc import Iterable
 
 from kedro.pipeline import Node, Pipeline
 
-from agnews_pipeline.approach_keys import approach_key
-from agnews_pipeline.approaches import Approach
+from agnews_pipeline.approaches import Approach, approach_key
 from agnews_pipeline.pipelines.evaluation.nodes import plot_confusion_matrix
 
 from .nodes import (

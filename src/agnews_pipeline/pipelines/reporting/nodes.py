@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from agnews_pipeline.approach_keys import approach_key, split_key
+from agnews_pipeline.approaches import approach_key, split_key
 from agnews_pipeline.classifier import CLASS_NAMES
 
 __all__ = ["approach_key"]  # the reporting pipeline names its inputs with it
