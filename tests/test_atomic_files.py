@@ -27,7 +27,7 @@ from agnews_pipeline.atomic_files import (
     AtomicLocalFileSystem,
     partial_path,
 )
-from agnews_pipeline.sandbox import KEDRO, copy_project, run_kedro
+from tools.sandbox import KEDRO, copy_project, run_kedro
 
 matplotlib.use("Agg")
 
