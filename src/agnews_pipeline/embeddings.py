@@ -85,6 +85,18 @@ def frozen_glove_inputs(
 ) -> FrozenGloveInputs:
     """Check the options, the GloVe matrix and both splits against the matrix.
 
+    Args:
+        train_features: ``token_ids`` ``(N, T)``, ``lengths``, ``labels``.
+        validation_features: The same for the split scored after each epoch.
+        embedding_matrix: Frozen GloVe vectors ``(V, d)``, row 0 for padding.
+        num_classes: Labels must lie in ``range(num_classes)``.
+        options: Epochs, batch size, learning rate, gradient clip, seed, early
+            stopping; ``embedding_init`` must be ``random``.
+        family: Names the family in the error of a GloVe start.
+
+    Returns:
+        The matrix as float32 and the checked splits.
+
     Raises:
         ValueError: For a GloVe start (``refuse_glove_start``), a matrix that is not
             ``(V, d)``, or splits ``check_splits`` rejects.

@@ -163,14 +163,8 @@ def train_glove_gluon_classifier(
 ) -> tuple[GloveGluonClassifier, dict[str, Any]]:
     """Train one approach under the shared training contract.
 
-    Args:
-        train_features: ``token_ids`` ``(N, T)``, ``lengths``, ``labels``.
-        validation_features: The same for the split scored after each epoch.
-        embedding_matrix: Frozen GloVe vectors ``(V, d)``, row 0 for padding.
-        config: Pooling and layer widths.
-        options: Epochs, batch size, learning rate, gradient clip, seed, early
-            stopping; ``embedding_init`` must be ``random``.
-        name: Names the model in log lines.
+    The features, matrix and options are those ``frozen_glove_inputs`` checks;
+    ``config`` holds the pooling and layer sizes, ``name`` names the model in logs.
 
     Returns:
         The trained classifier (best or last epoch) and its history as a dict.
