@@ -40,6 +40,17 @@ def _files(folder: Path) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
 
 
+def _dead_pid() -> str:
+    """The id of a process that has ended."""
+    child = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return child.stdout.strip()
+
+
 @pytest.fixture
 def half_written(monkeypatch):
     """Make ``DataFrame.to_csv`` / ``to_parquet`` write half their output, then fail."""
@@ -185,15 +196,7 @@ def test_copies_are_atomic_too(tmp_path):
 
 def test_the_next_write_removes_temporaries_of_dead_writers_only(tmp_path):
     target = str(tmp_path / "vocabulary.json")
-    dead = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    dead_writer = partial_path(target).replace(
-        f"-{os.getpid()}-", f"-{dead.stdout.strip()}-"
-    )
+    dead_writer = partial_path(target).replace(f"-{os.getpid()}-", f"-{_dead_pid()}-")
     live_writer = partial_path(target)  # this process: still alive
     young_unknown = f"{target}{PARTIAL_MARK}cafecafe"  # maybe another host's, in flight
     old_unknown = f"{target}{PARTIAL_MARK}deadbeef"
@@ -206,6 +209,17 @@ def test_the_next_write_removes_temporaries_of_dead_writers_only(tmp_path):
 
     left = set(_files(tmp_path))
     assert left == {Path(p).name for p in (target, live_writer, young_unknown)}
+
+
+def test_a_versioned_save_removes_the_version_folder_of_a_killed_save(tmp_path):
+    path = tmp_path / "results.csv"
+    killed = path / "v1"
+    killed.mkdir(parents=True)
+    partial = partial_path(str(killed / "results.csv"))
+    Path(partial.replace(f"-{os.getpid()}-", f"-{_dead_pid()}-")).write_text("id,la")
+    CSVDataset(filepath=str(path), version=Version(None, "v2")).save(OLD)
+    assert _files(tmp_path) == ["results.csv/v2/results.csv"]
+    assert not killed.exists()
 
 
 # A test-only sitecustomize: the run's first save of the watched file writes half of

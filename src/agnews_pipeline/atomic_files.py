@@ -17,7 +17,7 @@ error; a failed or killed save leaves the previous file (or no file) in place. A
 versioned save writes ``<filepath>/<version>/<name>`` this way too, so a version
 folder holds its file, and can become the latest version, only once the file is
 complete. The next write of the same target deletes the temporaries of killed
-writers.
+writers, in any version folder of a versioned file.
 """
 
 from __future__ import annotations
@@ -78,13 +78,30 @@ def is_stale_partial(partial: str, now: float) -> bool:
     return os.stat(partial).st_mtime < now - STALE_PARTIAL_SECONDS
 
 
+def _partials_pattern(path: str) -> str:
+    """The glob of ``path``'s temporaries, in every version folder if it is versioned."""
+    folder, name = os.path.split(path)
+    versions = os.path.dirname(folder)
+    # Kedro's versioned layout, <filepath>/<version>/<name> with <filepath> ending in
+    # <name>: a killed save's temporary sits in another version's folder.
+    if os.path.basename(versions) == name:
+        return f"{glob.escape(versions)}/*/{glob.escape(name)}{PARTIAL_MARK}*"
+    return f"{glob.escape(path)}{PARTIAL_MARK}*"
+
+
 def remove_stale_partials(path: str) -> None:
-    """Delete the temporaries of ``path`` that killed writers left behind."""
+    """Delete the temporaries of ``path`` that killed writers left behind.
+
+    A version folder that held nothing else goes with its temporary.
+    """
     now = time.time()
-    for partial in glob.glob(f"{glob.escape(path)}{PARTIAL_MARK}*"):
+    for partial in glob.glob(_partials_pattern(path)):
         with contextlib.suppress(FileNotFoundError):  # another writer removed it first
             if is_stale_partial(partial, now):
                 os.remove(partial)
+                if os.path.dirname(partial) != os.path.dirname(path):
+                    with contextlib.suppress(OSError):  # not empty: leave it
+                        os.rmdir(os.path.dirname(partial))
 
 
 def _is_whole_file_write(mode: str) -> bool:
