@@ -21,7 +21,7 @@ browser:
 	scripts/install_chromium.sh
 
 test: $(STAMP) browser
-	$(BIN)/ruff check src tests scripts benchmarks
+	$(BIN)/ruff check src tests scripts benchmarks tools
 	$(BIN)/pytest
 
 viz: $(STAMP)

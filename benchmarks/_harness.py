@@ -11,7 +11,11 @@ from pathlib import Path
 
 import psutil
 
-from agnews_pipeline.sandbox import PROJECT_ROOT
+# tools/ is not installed: the project root puts it on the path for every benchmark,
+# each of which imports this module before tools.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tools.sandbox import PROJECT_ROOT  # noqa: E402
 
 
 def data_settings(data: str) -> tuple[dict[str, str], list[str]]:

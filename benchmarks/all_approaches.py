@@ -31,7 +31,7 @@ from pathlib import Path
 import pandas as pd
 from _harness import run_measured
 
-from agnews_pipeline.sandbox import KEDRO, PROJECT_ROOT, copy_project, latest
+from tools.sandbox import KEDRO, PROJECT_ROOT, copy_project, latest
 
 RESULTS_DIR = PROJECT_ROOT / "benchmarks" / "results"
 HAND_WRITTEN_MARKER = "## Remarks (hand-written, kept when the script rewrites the file)"

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from _harness import data_settings, run_measured
 
-from agnews_pipeline.sandbox import KEDRO, PROJECT_ROOT, copy_project, latest
+from tools.sandbox import KEDRO, PROJECT_ROOT, copy_project, latest
 
 FAMILY = "conv1d_flax"
 APPROACHES = ("conv1d_single", "conv1d_double")

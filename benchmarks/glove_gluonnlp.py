@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 from _harness import data_settings, run_measured
 
-from agnews_pipeline.sandbox import KEDRO, PROJECT_ROOT, copy_project, latest
+from tools.sandbox import KEDRO, PROJECT_ROOT, copy_project, latest
 
 FAMILY = "glove_gluonnlp"
 APPROACHES = ("flatten_840b", "mean_840b", "sum_840b", "flatten_42b")

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from _harness import data_settings, run_measured
 
-from agnews_pipeline.sandbox import KEDRO, PROJECT_ROOT, copy_project, latest
+from tools.sandbox import KEDRO, PROJECT_ROOT, copy_project, latest
 
 FAMILY = "glove_haiku"
 APPROACHES = ("flatten", "mean", "sum")

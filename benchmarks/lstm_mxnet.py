@@ -38,7 +38,7 @@ from pathlib import Path
 import numpy as np
 from _harness import data_settings, run_measured
 
-from agnews_pipeline.sandbox import KEDRO, PROJECT_ROOT, copy_project, latest
+from tools.sandbox import KEDRO, PROJECT_ROOT, copy_project, latest
 
 FAMILY = "lstm_mxnet"
 APPROACHES = {

@@ -10,7 +10,7 @@
 #     `airflow api-server` on 127.0.0.1 (a free port) serves the task execution API,
 #     so that `airflow dags test --use-executor` runs every task in a process of its
 #     own through the LocalExecutor, as a deployed Airflow would (two at a time).
-#  3. A scratch copy of the project (agnews_pipeline.sandbox.copy_project), with the
+#  3. A scratch copy of the project (tools.sandbox.copy_project), with the
 #     nightly family's epochs cut to 2: this checks orchestration, not accuracy.
 #  4. `airflow dags test` on the nightly retraining DAG: trains the family and writes
 #     the results table, every Kedro node in its own task, process and Kedro session.
@@ -132,10 +132,10 @@ done
 [ -n "$healthy" ] || fail "airflow api-server not answering after 120 s: see $WORK/api_server.log"
 
 # 3. The project the tasks run in: a scratch copy, never the working tree's data/.
-PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$PROJECT/src" "$VENV/bin/python" -c '
+PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$PROJECT/src:$PROJECT" "$VENV/bin/python" -c '
 import sys
 from pathlib import Path
-from agnews_pipeline.sandbox import copy_project
+from tools.sandbox import copy_project
 copy_project(Path(sys.argv[1]))' "$SANDBOX"
 sed -i -E 's/^( *epochs:) [0-9]+/\1 2/' "$SANDBOX/conf/base/parameters_${family}.yml"
 export AGNEWS_PROJECT_PATH="$SANDBOX"

@@ -23,8 +23,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from agnews_pipeline.sandbox import PROJECT_ROOT, copy_project
-from agnews_pipeline.viz_check import (
+# tools/ is not installed: the project root puts it on the path.
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tools.sandbox import PROJECT_ROOT, copy_project  # noqa: E402
+from tools.viz_check import (  # noqa: E402
     INSTALL_HINT,
     CheckResult,
     VizCheckError,

@@ -6,7 +6,11 @@ from pathlib import Path
 
 import pytest
 
-from agnews_pipeline.sandbox import copy_project, run_kedro
+from agnews_pipeline.atomic_files import install as install_atomic_file_writes
+from tools.sandbox import copy_project, run_kedro
+
+# Datasets built by tests write as they do in a Kedro run, where settings.py installs this.
+install_atomic_file_writes()
 
 # `kedro run` of every pipeline in a few minutes: two epochs per approach and a
 # smaller LIME sample. The numbers are not the point; the artifacts are.

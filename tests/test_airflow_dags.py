@@ -21,7 +21,7 @@ from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 from kedro.io import MemoryDataset
 
-from agnews_pipeline.sandbox import KEDRO, PROJECT_ROOT
+from tools.sandbox import KEDRO, PROJECT_ROOT
 
 DAGS_FOLDER = PROJECT_ROOT / "airflow_dags"
 GENERATOR = PROJECT_ROOT / "scripts" / "generate_airflow_dags.sh"

@@ -19,7 +19,7 @@ from agnews_pipeline.approaches import Approach, parse_approaches
 from agnews_pipeline.pipelines.glove import create_pipeline as create_glove
 from agnews_pipeline.pipelines.glove_haiku import create_pipeline as create_haiku
 from agnews_pipeline.pipelines.text_features import create_pipeline as create_features
-from agnews_pipeline.sandbox import copy_project, latest, run_kedro
+from tools.sandbox import copy_project, latest, run_kedro
 
 HAIKU_PARAMETERS = Path("conf/base/parameters_glove_haiku.yml")
 FEATURE_PARAMETERS = Path("conf/base/parameters_text_features.yml")

@@ -12,7 +12,7 @@ from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 from kedro.io import MemoryDataset
 
-from agnews_pipeline.sandbox import PROJECT_ROOT
+from tools.sandbox import PROJECT_ROOT
 
 # Datasets that stay in memory by design: token lists (cheap to rebuild, large to
 # store) and training histories (they land in metrics.json).

@@ -11,7 +11,7 @@ import pytest
 from agnews_pipeline.datasets import NodeRecordsDataset
 from agnews_pipeline.pipeline_registry import register_pipelines
 from agnews_pipeline.pipelines.reporting.pipeline import table_rows
-from agnews_pipeline.sandbox import latest, run_kedro
+from tools.sandbox import latest, run_kedro
 
 pytestmark = pytest.mark.slow
 

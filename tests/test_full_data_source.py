@@ -10,7 +10,7 @@ from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 from kedro.io import DatasetError
 
-from agnews_pipeline.sandbox import PROJECT_ROOT
+from tools.sandbox import PROJECT_ROOT
 
 # The mirror torchtext's AG_NEWS loader downloads train.csv and test.csv from.
 PUBLIC_RELEASE = (

@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from agnews_pipeline.sandbox import PROJECT_ROOT
+from tools.sandbox import PROJECT_ROOT
 
 NOTEBOOK = PROJECT_ROOT / "notebooks" / "results.ipynb"
 JUPYTER = str(Path(sys.executable).with_name("jupyter"))

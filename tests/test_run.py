@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from agnews_pipeline.sandbox import PROJECT_ROOT, copy_project, latest, run_kedro
+from tools.sandbox import PROJECT_ROOT, copy_project, latest, run_kedro
 
 APPROACHES = ("flatten", "mean", "sum")
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -10,7 +10,7 @@ from kedro.framework.session import KedroSession
 from kedro.framework.startup import bootstrap_project
 from kedro.io import DatasetError
 
-from agnews_pipeline.sandbox import PROJECT_ROOT
+from tools.sandbox import PROJECT_ROOT
 
 SUBSET = PROJECT_ROOT / "data" / "01_raw" / "ag_news_subset"
 # The MD5s of the shared AG News folder's README (train_subset.csv and the official

@@ -6,8 +6,8 @@ import pytest
 import yaml
 from pydantic import ValidationError
 
-from agnews_pipeline.sandbox import PROJECT_ROOT
 from agnews_pipeline.training import TrainingOptions, run_training_loop
+from tools.sandbox import PROJECT_ROOT
 
 BLOCK = {
     "recipe": "project",

@@ -19,8 +19,8 @@ from urllib.request import urlopen
 import pytest
 from PIL import Image
 
-from agnews_pipeline.sandbox import PROJECT_ROOT, copy_project
-from agnews_pipeline.viz_check import (
+from tools.sandbox import PROJECT_ROOT, copy_project
+from tools.viz_check import (
     INSTALL_HINT,
     LAYERS,
     SKIP_ENV,

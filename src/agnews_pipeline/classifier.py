@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -103,3 +103,37 @@ def predict_in_batches(
         for start in range(0, len(token_ids), batch_size)
     ]
     return np.concatenate(parts)
+
+
+def next_power_of_two(n: int) -> int:
+    """The smallest power of two that is at least ``n`` (1 for ``n <= 1``)."""
+    return 1 << max(n - 1, 0).bit_length()
+
+
+def predict_in_padded_chunks(
+    predict: Callable[[np.ndarray], np.ndarray],
+    token_ids: np.ndarray,
+    num_classes: int,
+    max_batch_size: int,
+) -> np.ndarray:
+    """Class probabilities of every row, float32 ``(N, num_classes)``, chunk by chunk.
+
+    ``predict`` sees chunks of at most ``max_batch_size`` rows, each padded with
+    all-padding rows to a power of two, so that a compiled forward pass meets only a
+    few shapes however the callers (evaluation, LIME) size their batches; the
+    padding rows' outputs are dropped.
+    """
+    token_ids = np.asarray(token_ids, dtype=np.int32)
+    num_rows = len(token_ids)
+    if num_rows == 0:
+        return np.zeros((0, num_classes), dtype=np.float32)
+    parts = []
+    for start in range(0, num_rows, max_batch_size):
+        chunk = token_ids[start : start + max_batch_size]
+        rows = len(chunk)
+        padded_rows = min(next_power_of_two(rows), max_batch_size)
+        if padded_rows > rows:
+            padding = np.zeros((padded_rows - rows, chunk.shape[1]), np.int32)
+            chunk = np.concatenate([chunk, padding])
+        parts.append(np.asarray(predict(chunk))[:rows])
+    return np.concatenate(parts).astype(np.float32, copy=False)

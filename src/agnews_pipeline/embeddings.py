@@ -1,4 +1,4 @@
-"""Start a trainable embedding from GloVe: the ``embedding_init: glove`` training setting.
+"""GloVe in training: a trainable embedding's start, and the frozen-GloVe trainers' inputs.
 
 The tutorials draw their trainable embeddings at random. Starting them from the GloVe
 matrix the ``glove`` pipeline already builds for the approach's vocabulary changes no
@@ -11,12 +11,11 @@ random orthonormal map, so distances between words survive either way.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import NamedTuple
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from agnews_pipeline.training import TrainingOptions
+from agnews_pipeline.training import TrainingOptions, check_splits
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +64,69 @@ def refuse_glove_start(options: TrainingOptions, family: str) -> None:
             "training.embedding_init must be 'random' (no trainable embedding to "
             f"initialise), got {options.embedding_init!r}"
         )
+
+
+class FrozenGloveInputs(NamedTuple):
+    """What a frozen-GloVe trainer (``glove_haiku``, ``glove_gluonnlp``) starts from."""
+
+    matrix: np.ndarray  # float32 (V, d)
+    train: dict[str, np.ndarray]
+    validation: dict[str, np.ndarray]
+
+
+def frozen_glove_inputs(
+    train_features: dict[str, np.ndarray],
+    validation_features: dict[str, np.ndarray],
+    embedding_matrix: np.ndarray,
+    num_classes: int,
+    *,
+    options: TrainingOptions,
+    family: str,
+) -> FrozenGloveInputs:
+    """Check the options, the GloVe matrix and both splits against the matrix.
+
+    Args:
+        train_features: ``token_ids`` ``(N, T)``, ``lengths``, ``labels``.
+        validation_features: The same for the split scored after each epoch.
+        embedding_matrix: Frozen GloVe vectors ``(V, d)``, row 0 for padding.
+        num_classes: Labels must lie in ``range(num_classes)``.
+        options: Epochs, batch size, learning rate, gradient clip, seed, early
+            stopping; ``embedding_init`` must be ``random``.
+        family: Names the family in the error of a GloVe start.
+
+    Returns:
+        The matrix as float32 and the checked splits.
+
+    Raises:
+        ValueError: For a GloVe start (``refuse_glove_start``), a matrix that is not
+            ``(V, d)``, or splits ``check_splits`` rejects.
+    """
+    refuse_glove_start(options, family)
+    matrix = np.asarray(embedding_matrix, dtype=np.float32)
+    if matrix.ndim != 2:
+        raise ValueError(f"embedding_matrix must be (V, d), got shape {matrix.shape}")
+    train, validation = check_splits(
+        train_features,
+        validation_features,
+        len(matrix),
+        num_classes,
+        vocabulary="the embedding matrix",
+    )
+    return FrozenGloveInputs(matrix, train, validation)
+
+
+def log_frozen_glove_model(
+    name: str, pooling: str, trainable: int, frozen: int, num_rows: int
+) -> None:
+    """Log what a frozen-GloVe model trains before its first epoch."""
+    logger.info(
+        "%s: %s pooling, %d trainable and %d frozen parameters, %d training rows",
+        name,
+        pooling,
+        trainable,
+        frozen,
+        num_rows,
+    )
 
 
 def glove_initial_embedding(

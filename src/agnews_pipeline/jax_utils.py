@@ -2,8 +2,8 @@
 
 Nothing here knows about Haiku or Flax: both keep their parameters in nested dicts
 (Haiku ``{module: {param: array}}``, Flax ``{"params": {module: {param: array}}}``),
-and these helpers only walk such pytrees by their key paths; both also feed their
-jitted functions fixed-size, weighted batches built here.
+and these helpers only walk such pytrees by their key paths. Both feed their jitted
+functions the fixed-size, weighted batches of ``training.padded_batch``.
 """
 
 from __future__ import annotations
@@ -15,11 +15,12 @@ import jax
 import numpy as np
 import optax
 
-from agnews_pipeline.training import ordered_batches
+from agnews_pipeline.training import ordered_batches, padded_batch
 
 # Rows per forward pass when scoring a split.
 EVAL_BATCH_SIZE = 2048
 
+# training.padded_batch:
 # {"token_ids": int32 (B, T), "labels": int32 (B,), "weights": float32 (B,)}
 Batch = dict[str, np.ndarray]
 
@@ -76,26 +77,6 @@ def make_adam(
 def tree_to_numpy(tree: Any) -> Any:
     """Copy every leaf of a pytree to host memory as an owned NumPy array."""
     return jax.tree.map(lambda leaf: np.array(leaf, copy=True), jax.device_get(tree))
-
-
-def padded_batch(
-    features: dict[str, np.ndarray], rows: np.ndarray | slice, size: int
-) -> Batch:
-    """Gather ``rows`` and pad them to ``size`` rows of weight 0.
-
-    Every batch then has the same shape, so the jitted step and the scoring
-    function each compile once; the padding rows repeat row 0 and weigh nothing.
-    """
-    rows = np.arange(len(features["labels"]))[rows] if isinstance(rows, slice) else rows
-    weights = np.zeros(size, dtype=np.float32)
-    weights[: len(rows)] = 1.0
-    if len(rows) < size:
-        rows = np.concatenate([rows, np.zeros(size - len(rows), dtype=rows.dtype)])
-    return {
-        "token_ids": features["token_ids"][rows],
-        "labels": features["labels"][rows],
-        "weights": weights,
-    }
 
 
 def accuracy(

@@ -1,10 +1,16 @@
-"""Project settings: hooks and configuration loading."""
+"""Project settings: hooks, configuration loading and atomic file writes."""
 
 from omegaconf.resolvers import oc
 
 from agnews_pipeline.approaches import SessionConfigHooks
+from agnews_pipeline.atomic_files import install as install_atomic_file_writes
 from agnews_pipeline.hooks import NodeResourceHooks
 from agnews_pipeline.provenance import KeyedDataCatalog, ProvenanceHooks
+
+# Every Kedro entry point (CLI, Airflow task, notebook, ParallelRunner worker)
+# imports these settings before it builds a catalog, so every dataset it creates
+# writes its files all-or-nothing (agnews_pipeline.atomic_files says why here).
+install_atomic_file_writes()
 
 HOOKS = (SessionConfigHooks(), NodeResourceHooks(), ProvenanceHooks())
 

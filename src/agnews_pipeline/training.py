@@ -264,6 +264,26 @@ def ordered_batches(num_examples: int, batch_size: int) -> Iterator[slice]:
         yield slice(start, min(start + batch_size, num_examples))
 
 
+def padded_batch(
+    features: dict[str, np.ndarray],
+    rows: np.ndarray | slice,
+    size: int,
+    keys: tuple[str, ...] = ("token_ids", "labels"),
+) -> dict[str, np.ndarray]:
+    """Gather ``rows`` of ``keys`` and pad them to ``size`` rows, with ``weights``.
+
+    Every batch then has the same shape, so a compiled step or forward pass (a jitted
+    JAX function, a hybridised Gluon block) is planned once; the padding rows repeat
+    row 0 and have weight 0, which keeps them out of the loss and the accuracy.
+    """
+    rows = np.arange(len(features["labels"]))[rows] if isinstance(rows, slice) else rows
+    weights = np.zeros(size, dtype=np.float32)
+    weights[: len(rows)] = 1.0
+    if len(rows) < size:
+        rows = np.concatenate([rows, np.zeros(size - len(rows), dtype=rows.dtype)])
+    return {**{key: features[key][rows] for key in keys}, "weights": weights}
+
+
 def progress(batches: list, options: TrainingOptions, epoch: int) -> Any:
     """Wrap the batches of one epoch in a progress bar when the options ask for one."""
     return tqdm(

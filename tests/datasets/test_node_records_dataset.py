@@ -117,8 +117,8 @@ def test_a_failed_write_cleans_up_its_partial_file(tmp_path, monkeypatch):
     def fail_on_rename(*args, **kwargs):
         raise OSError("disk full")
 
-    # fsspec shares one filesystem object: monkeypatch undoes this for later tests.
-    monkeypatch.setattr(dataset._fs, "mv", fail_on_rename)  # noqa: SLF001 - a failure between write and rename
+    # A failure between writing the temporary file and renaming it into place.
+    monkeypatch.setattr(os, "replace", fail_on_rename)
     with pytest.raises(DatasetError, match="disk full"):
         dataset.save(_record("good", "2026-01-01T00:00:00+00:00"))
     assert _files(tmp_path) == []

@@ -149,7 +149,7 @@ def test_no_model_is_read_until_asked_for(models):
 
 
 def test_an_interrupted_save_is_not_a_version(models):
-    # AtomicFileDataset leaves at most a partial sibling; Kedro ignores such folders.
+    # An interrupted save leaves at most a partial sibling; Kedro ignores such folders.
     later = models / "glove_haiku" / "mean" / "model.npz" / "2026-01-01T00.00.00.000Z"
     later.mkdir()
     (later / "model.npz.partial-1a2b3c4d").write_bytes(b"half")

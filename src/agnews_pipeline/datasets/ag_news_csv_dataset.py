@@ -6,8 +6,6 @@ import csv
 import hashlib
 import io
 import logging
-import time
-import uuid
 from copy import deepcopy
 from pathlib import Path
 from typing import Any, NoReturn
@@ -15,25 +13,21 @@ from typing import Any, NoReturn
 import pandas as pd
 from kedro.io.core import DatasetError, get_filepath_str, get_protocol_and_path
 
+from agnews_pipeline.atomic_files import AtomicLocalFileSystem
 from agnews_pipeline.classifier import CLASS_NAMES
 
-from ._atomic import AtomicFileDataset
+from ._file_dataset import FileDataset
 
 logger = logging.getLogger(__name__)
 
 _REMOTE_PROTOCOLS = {"http", "https"}
-# A download's temporary file, next to its target: "<name>.partial-<random>".
-_PARTIAL_MARK = ".partial-"
-# A partial untouched this long belongs to a download that was killed (a live one
-# writes every few seconds); younger ones may be another process's download in flight.
-_STALE_PARTIAL_SECONDS = 3600
 _HASH_CHUNK = 1 << 20
 _DEFAULT_REMOTE_HINT = (
     "Download the file yourself and point the dataset's filepath at the local copy."
 )
 
 
-class AGNewsCSVDataset(AtomicFileDataset):
+class AGNewsCSVDataset(FileDataset):
     """Reads (and writes) AG News CSV: no header, class index 1-4, title, description.
 
     Loading returns a DataFrame with ``label`` (0-3), ``title``, ``description`` and
@@ -43,9 +37,9 @@ class AGNewsCSVDataset(AtomicFileDataset):
 
     An ``http(s)`` file is downloaded once into ``cache_dir`` and read from there;
     with ``md5`` set, the file (local, cached or downloaded) must match the checksum.
-    A download streams to ``<name>.partial-<random>`` in ``cache_dir`` and is renamed
-    to ``<name>`` only once complete and verified, so an interrupted or corrupt
-    download never leaves a file a later load would trust. Connecting gives up after
+    A download streams to a temporary sibling of ``<name>`` in ``cache_dir`` that is
+    renamed to ``<name>`` only once complete and verified, so an interrupted or
+    corrupt download never leaves a file a later load would trust. Connecting gives up after
     ``connect_timeout`` seconds and a stalled transfer after ``read_timeout`` seconds
     without data; either way the error names the URL, the cause and ``missing_hint``.
 
@@ -131,23 +125,20 @@ class AGNewsCSVDataset(AtomicFileDataset):
         return cached.read_bytes(), url
 
     def _download(self, url: str, target: Path) -> None:
-        """Stream ``url`` to a partial file; rename it to ``target`` once verified."""
-        target.parent.mkdir(parents=True, exist_ok=True)
-        _remove_stale_partials(target)
-        partial = target.with_name(f"{target.name}{_PARTIAL_MARK}{uuid.uuid4().hex[:8]}")
+        """Stream ``url`` into ``target``, which appears only once complete and verified."""
         logger.info("Downloading %s into %s", url, target)
-        try:
+        # The project's atomic writes: a failed or killed download, or one that fails
+        # the checksum inside this block, leaves no file a later load would trust.
+        local = AtomicLocalFileSystem(auto_mkdir=True)
+        with local.open(str(target), "wb") as file:
             try:
-                # fsspec opens the local file only once the server has answered 2xx.
-                self._fs.get_file(url, str(partial))
+                self._fs.get_file(url, file)
             except FileNotFoundError:
                 self._raise_missing(url)
             except Exception as error:  # noqa: BLE001 - aiohttp, asyncio and OS errors alike
                 raise self._download_error(url, error) from error
-            self._verify_md5_of_file(partial, url)
-            partial.replace(target)
-        finally:
-            partial.unlink(missing_ok=True)
+            file.flush()
+            self._verify_md5_of_file(Path(file.temp), url)
 
     def _fetch(self, url: str) -> bytes:
         """Read a remote file into memory (no cache folder configured)."""
@@ -230,17 +221,6 @@ def _with_http_timeouts(
         ),
     )
     return fs_args
-
-
-def _remove_stale_partials(target: Path) -> None:
-    """Delete partial downloads of ``target`` left behind by killed runs."""
-    cutoff = time.time() - _STALE_PARTIAL_SECONDS
-    for partial in target.parent.glob(f"{target.name}{_PARTIAL_MARK}*"):
-        try:
-            if partial.stat().st_mtime < cutoff:
-                partial.unlink()
-        except FileNotFoundError:  # another process cleaned it up first
-            continue
 
 
 def parse_ag_news_csv(raw: bytes, where: str) -> pd.DataFrame:

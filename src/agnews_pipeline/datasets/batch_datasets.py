@@ -1,9 +1,8 @@
-"""The two dataset behaviours batch scoring needs that kedro-datasets lacks.
+"""Datasets for batch scoring: optional partitions and the predictions CSV files.
 
 ``PartitionedDataset`` refuses to load an empty or missing folder, which is the
 normal state of an hourly drop folder and of a project that has not built every
-vocabulary; and ``pandas.CSVDataset`` writes its target in place, so a crash can
-leave a truncated predictions file for a downstream reader.
+vocabulary.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ from typing import Any
 import pandas as pd
 from kedro_datasets.partitions import PartitionedDataset
 
-from ._atomic import AtomicFileDataset
+from ._file_dataset import FileDataset
 
 
 class OptionalPartitionedDataset(PartitionedDataset):
@@ -36,11 +35,12 @@ class OptionalPartitionedDataset(PartitionedDataset):
         return super().load()
 
 
-class AtomicCSVDataset(AtomicFileDataset):
-    """A DataFrame as CSV, written to a temporary sibling and renamed into place.
+class AtomicCSVDataset(FileDataset):
+    """A DataFrame as CSV (``index=False`` unless ``save_args`` say otherwise).
 
-    Used as the per-partition dataset of a ``PartitionedDataset``, each file
-    appears whole or not at all.
+    Each file appears whole or not at all, as every file the project writes does
+    (``agnews_pipeline.atomic_files``); ``pandas.CSVDataset`` is now equally safe,
+    and this class stays only because catalog entries name it.
 
     Example catalog entry::
 
@@ -68,7 +68,6 @@ class AtomicCSVDataset(AtomicFileDataset):
             return pd.read_csv(file, **self._load_args)
 
     def _write(self, data: pd.DataFrame, path: str) -> None:
-        # Rendered in memory first: the partial file is written in one go.
         content = data.to_csv(**self._save_args).encode("utf-8")
         with self._fs.open(path, "wb") as file:
             file.write(content)

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 from kedro.io.core import DatasetError
 
-from ._atomic import AtomicFileDataset
+from ._file_dataset import FileDataset
 
 CONFIG_KEY = "config"
 PARAMS_KEY = "params"
@@ -28,7 +28,7 @@ def _is_param_tree(tree: Any) -> bool:
     )
 
 
-class FlaxModelDataset(AtomicFileDataset):
+class FlaxModelDataset(FileDataset):
     """Saves a ``Conv1DClassifier`` as a single ``.msgpack`` and loads it back.
 
     The file is ``flax.serialization.msgpack_serialize`` of

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 from kedro.io.core import DatasetError
 
-from ._atomic import AtomicFileDataset
+from ._file_dataset import FileDataset
 
 PARAMS_PREFIX = "params/"
 CONFIG_KEY = "__config__"
@@ -35,7 +35,7 @@ def unflatten_haiku_params(
     return params
 
 
-class HaikuModelDataset(AtomicFileDataset):
+class HaikuModelDataset(FileDataset):
     """Saves a ``GloveHaikuClassifier`` as a single ``.npz`` and loads it back.
 
     The archive holds one array per Haiku parameter, under

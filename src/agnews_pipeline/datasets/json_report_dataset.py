@@ -1,4 +1,4 @@
-"""JSON reports (metrics, run records) written all-or-nothing, optionally versioned."""
+"""JSON reports (metrics, run records), optionally versioned, loadable before they exist."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ from typing import Any
 
 from kedro.io.core import DatasetError, Version
 
-from ._atomic import AtomicFileDataset
+from ._file_dataset import FileDataset
 
 
-class JSONReportDataset(AtomicFileDataset):
-    """A JSON document saved atomically; with ``missing_ok`` it loads as ``None`` until saved.
+class JSONReportDataset(FileDataset):
+    """A JSON document; with ``missing_ok`` it loads as ``None`` until saved.
 
     ``missing_ok`` is what lets the results table list approaches that were never
     trained: their metrics load as ``None`` instead of failing the run. With

@@ -1,4 +1,4 @@
-"""Prediction tables and pickled baseline models, written all-or-nothing.
+"""Prediction tables and pickled baseline models.
 
 The ensemble reads every approach's predictions, trained or not: an untrained one
 must load as ``None`` rather than fail the run, which ``pandas.ParquetDataset``
@@ -14,10 +14,10 @@ from typing import Any
 
 import pandas as pd
 
-from ._atomic import AtomicFileDataset
+from ._file_dataset import FileDataset
 
 
-class PredictionsDataset(AtomicFileDataset):
+class PredictionsDataset(FileDataset):
     """A predictions table as Parquet; with ``missing_ok`` it loads as ``None`` until saved.
 
     Example catalog entry::
@@ -49,7 +49,7 @@ class PredictionsDataset(AtomicFileDataset):
             file.write(buffer.getvalue())
 
 
-class PickleModelDataset(AtomicFileDataset):
+class PickleModelDataset(FileDataset):
     """Any picklable model, versioned; the baselines' models are saved with it.
 
     Only load pickles this project wrote: unpickling runs code.

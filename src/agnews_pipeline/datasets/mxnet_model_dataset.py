@@ -31,7 +31,7 @@ from typing import Any
 
 from kedro.io.core import DatasetError
 
-from ._atomic import AtomicFileDataset
+from ._file_dataset import FileDataset
 
 CONFIG_MEMBER = "config.json"
 PARAMS_MEMBER = "model.params"
@@ -56,7 +56,7 @@ def resolve_loader(kind: str) -> Callable[[dict[str, Any], str], Any]:
     return getattr(importlib.import_module(module_name), function)
 
 
-class MXNetModelDataset(AtomicFileDataset):
+class MXNetModelDataset(FileDataset):
     """Saves an MXNet model as a ``.zip`` of ``config.json`` and ``model.params``.
 
     Saving needs an object with ``backend == "mxnet"``, ``kind``, ``config_dict()``

@@ -17,7 +17,6 @@ from kedro.io.core import AbstractDataset, DatasetError, get_protocol_and_path
 NODE_KEY = "node"
 RUN_KEY = "run_id"
 FINISHED_KEY = "finished_at"
-_PARTIAL_MARK = ".partial-"
 # Characters kept as they are in folder and file names; anything else becomes "_".
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _MAX_NAME = 100
@@ -28,10 +27,9 @@ class NodeRecordsDataset(AbstractDataset[dict[str, Any], dict[str, Any]]):
     """A folder of one JSON record per node and run, merged into one view on load.
 
     ``save(record)`` stores one node's record (a dict with ``node``, ``run_id`` and
-    ``finished_at``, an ISO 8601 time) as ``<path>/<node>/<run_id>.json``. The file is
-    written to ``<run_id>.json.partial-<random>`` and renamed once complete, so a
-    reader never sees half a record and an interrupted writer leaves only a partial
-    file, which ``load()`` ignores. No writer reads or rewrites another's file, which
+    ``finished_at``, an ISO 8601 time) as ``<path>/<node>/<run_id>.json``, all or
+    nothing like every file the project writes (``agnews_pipeline.atomic_files``),
+    so a reader never sees half a record. No writer reads or rewrites another's file, which
     is what lets parallel processes (Airflow tasks, one per node) record side by side.
 
     ``load()`` returns ``{"nodes": {node: record}}``, the latest record of each node by
@@ -78,7 +76,6 @@ class NodeRecordsDataset(AbstractDataset[dict[str, Any], dict[str, Any]]):
         """Write one node's record to its own file, all or nothing."""
         _check_record(data, self._path)
         target = self.record_path(data[NODE_KEY], data.get(RUN_KEY))
-        partial = f"{target}{_PARTIAL_MARK}{uuid.uuid4().hex[:8]}"
         try:
             text = json.dumps(data, indent=2, sort_keys=True, allow_nan=False)
         except (TypeError, ValueError) as error:
@@ -86,13 +83,8 @@ class NodeRecordsDataset(AbstractDataset[dict[str, Any], dict[str, Any]]):
                 f"NodeRecordsDataset '{self._path}': the record of node "
                 f"'{data[NODE_KEY]}' cannot be stored as JSON: {error}"
             ) from error
-        try:
-            with self._fs.open(partial, "w", encoding="utf-8") as file:
-                file.write(text + "\n")
-            self._fs.mv(partial, target)
-        finally:
-            if self._fs.exists(partial):
-                self._fs.rm(partial)
+        with self._fs.open(target, "w", encoding="utf-8") as file:
+            file.write(text + "\n")
 
     def record_path(self, node: str, run_id: str | None) -> str:
         """Where the record of ``node`` in run ``run_id`` is stored."""
@@ -103,7 +95,7 @@ class NodeRecordsDataset(AbstractDataset[dict[str, Any], dict[str, Any]]):
     def _record_files(self) -> list[str]:
         if not self._fs.exists(str(self._folder)):
             return []
-        # "*.json" skips partial files ("<run>.json.partial-<random>") by construction.
+        # "*.json" skips the temporaries of unfinished writes ("<run>.json.partial-...").
         return sorted(self._fs.glob(str(self._folder / "*" / "*.json")))
 
     def _read_record(self, file: str) -> dict[str, Any]:

@@ -7,10 +7,10 @@ from typing import Any
 import numpy as np
 from kedro.io.core import DatasetError
 
-from ._atomic import AtomicFileDataset
+from ._file_dataset import FileDataset
 
 
-class NumpyDataset(AtomicFileDataset):
+class NumpyDataset(FileDataset):
     """Saves an ``np.ndarray`` (``.npy``) or a ``dict[str, np.ndarray]`` (``.npz``).
 
     Example catalog entry::

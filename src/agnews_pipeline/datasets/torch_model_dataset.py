@@ -10,10 +10,10 @@ from typing import Any
 
 from kedro.io.core import DatasetError
 
-from ._atomic import AtomicFileDataset
+from ._file_dataset import FileDataset
 
 
-class TorchModelDataset(AtomicFileDataset):
+class TorchModelDataset(FileDataset):
     """Saves an ``RNNClassifier`` as a single ``.pt`` file and loads it back.
 
     The file is ``torch.save({"config": {...}, "state_dict": {...}})``: the model

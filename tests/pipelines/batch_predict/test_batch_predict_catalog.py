@@ -11,7 +11,7 @@ from kedro.framework.startup import bootstrap_project
 from kedro.io import MemoryDataset
 
 from agnews_pipeline.pipelines.batch_predict import create_pipeline
-from agnews_pipeline.sandbox import PROJECT_ROOT
+from tools.sandbox import PROJECT_ROOT
 
 CONF = PROJECT_ROOT / "conf" / "base"
 # The reporting pipeline's output, catalogued with it.

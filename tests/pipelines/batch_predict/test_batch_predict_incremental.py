@@ -24,7 +24,7 @@ from agnews_pipeline.datasets import (
     OptionalPartitionedDataset,
 )
 from agnews_pipeline.pipelines.batch_predict import create_pipeline
-from agnews_pipeline.sandbox import PROJECT_ROOT
+from tools.sandbox import PROJECT_ROOT
 
 CATALOG = PROJECT_ROOT / "conf" / "base" / "catalog_batch_predict.yml"
 PROBABILITIES = [

@@ -16,7 +16,7 @@ from kedro_datasets.pandas import CSVDataset
 
 from agnews_pipeline.datasets import HaikuModelDataset
 from agnews_pipeline.pipelines.explanation.text_classifier import TextPipelineClassifier
-from agnews_pipeline.sandbox import copy_project, run_kedro
+from tools.sandbox import copy_project, run_kedro
 
 pytestmark = pytest.mark.slow
 

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from agnews_pipeline.sandbox import copy_project, latest, run_kedro
+from tools.sandbox import copy_project, latest, run_kedro
 
 FAMILY = "glove_gluonnlp"
 APPROACHES = ("flatten_840b", "mean_840b", "sum_840b", "flatten_42b")

@@ -11,7 +11,7 @@ import pytest
 from kedro.io.core import Version
 
 from agnews_pipeline.datasets import MXNetModelDataset, NumpyDataset
-from agnews_pipeline.sandbox import copy_project, latest, run_kedro
+from tools.sandbox import copy_project, latest, run_kedro
 
 pytestmark = pytest.mark.slow
 

@@ -16,7 +16,7 @@ from agnews_pipeline.approaches import configured_approaches
 from agnews_pipeline.classifier import CLASS_NAMES
 from agnews_pipeline.datasets import NumpyDataset, TorchModelDataset
 from agnews_pipeline.pipelines.evaluation.nodes import probability_column
-from agnews_pipeline.sandbox import copy_project, latest, run_kedro
+from tools.sandbox import copy_project, latest, run_kedro
 
 pytestmark = pytest.mark.slow
 

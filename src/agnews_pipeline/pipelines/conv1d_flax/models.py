@@ -27,7 +27,10 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from agnews_pipeline.classifier import summarize_module_parameters
+from agnews_pipeline.classifier import (
+    predict_in_padded_chunks,
+    summarize_module_parameters,
+)
 
 if TYPE_CHECKING:
     import flax.linen as nn
@@ -70,8 +73,8 @@ def max_pool_1d(x: Any, window: int, stride: int) -> Any:
 
     Same values and the same gradient (all of it to the first maximum of each
     window, ties included), but the backward pass is elementwise: XLA on CPU runs
-    ``max_pool``'s select-and-scatter gradient about six times slower, which cost
-    ``double`` some 9 s per full-data epoch.
+    ``max_pool``'s select-and-scatter gradient several times slower, a cost the
+    ``double`` architecture would pay on every step.
     """
     import jax  # noqa: PLC0415
     import jax.numpy as jnp  # noqa: PLC0415
@@ -152,10 +155,6 @@ def pooled_length(config: Conv1DFlaxConfig, max_tokens: int) -> int:
     return max(0, (max_tokens - config.pool_window) // config.pool_stride + 1)
 
 
-def _next_power_of_two(n: int) -> int:
-    return 1 << max(n - 1, 0).bit_length()
-
-
 @dataclass(eq=False)
 class Conv1DClassifier:
     """A trained ``conv1d_flax`` model, usable through the ``TokenClassifier`` protocol.
@@ -174,8 +173,7 @@ class Conv1DClassifier:
     backend: str = field(default="flax", init=False)
     _predict: Any = field(default=None, init=False, repr=False, compare=False)
 
-    # Rows per forward call; smaller calls are padded to a power of two so that
-    # LIME's and evaluation's varied batch sizes compile only a few shapes.
+    # Rows per forward call (predict_in_padded_chunks says why calls are padded).
     max_batch_size = 2048
 
     def __post_init__(self) -> None:
@@ -221,18 +219,6 @@ class Conv1DClassifier:
         (LIME removing every word) score the all-padding article.
         """
         del lengths
-        token_ids = np.asarray(token_ids, dtype=np.int32)
-        num_rows = len(token_ids)
-        if num_rows == 0:
-            return np.zeros((0, self.config.num_classes), dtype=np.float32)
-        predict = self._predict_fn()
-        parts = []
-        for start in range(0, num_rows, self.max_batch_size):
-            chunk = token_ids[start : start + self.max_batch_size]
-            rows = len(chunk)
-            padded_rows = min(_next_power_of_two(rows), self.max_batch_size)
-            if padded_rows > rows:
-                padding = np.zeros((padded_rows - rows, chunk.shape[1]), np.int32)
-                chunk = np.concatenate([chunk, padding])
-            parts.append(np.asarray(predict(chunk))[:rows])
-        return np.concatenate(parts).astype(np.float32, copy=False)
+        return predict_in_padded_chunks(
+            self._predict_fn(), token_ids, self.config.num_classes, self.max_batch_size
+        )

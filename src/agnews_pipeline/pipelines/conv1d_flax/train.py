@@ -5,15 +5,15 @@ function over a ``flax.training.train_state.TrainState``; the driver jits it onc
 (``jax.jit(train_step)``) and threads the state through it. Batch losses stay on
 the device until the end of the epoch, which fetches them in one ``jax.device_get``.
 
-Measured on 2 CPU cores with full-data shapes (1024 x 50 batches, V = 65,000):
+Each choice below won on CPU with full-data shapes (the benchmark's, see
+``benchmarks/results/``):
 
-- the state is *not* donated: with ``donate_argnums=0`` XLA updates the 8.3 M
-  embedding entries and their Adam moments in place, which made a step about 25 %
-  slower than writing fresh buffers;
-- one ``jax.lax.scan`` over a whole shuffled epoch was far slower (minutes instead
-  of seconds per 30 steps) than one jitted call per step, and gathering batches
-  from device-resident arrays was no faster than slicing them on the host, so the
-  host slices each batch and a progress bar can follow the steps.
+- the state is *not* donated: with ``donate_argnums=0`` XLA updates the large
+  trainable embedding and its Adam moments in place, which is slower on CPU than
+  writing fresh buffers;
+- one jitted call per step, not one ``jax.lax.scan`` over a whole shuffled epoch
+  (far slower), with batches sliced on the host (gathering them from
+  device-resident arrays gained nothing), so a progress bar can follow the steps.
 """
 
 from __future__ import annotations
@@ -35,12 +35,12 @@ from agnews_pipeline.jax_utils import (
     Batch,
     accuracy,
     make_adam,
-    padded_batch,
     tree_to_numpy,
 )
 from agnews_pipeline.training import (
     TrainingOptions,
     check_splits,
+    padded_batch,
     progress,
     run_training_loop,
     shuffled_batches,

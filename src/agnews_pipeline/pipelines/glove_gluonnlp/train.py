@@ -10,16 +10,14 @@ generator the batch order.
 from __future__ import annotations
 
 import functools
-import logging
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from agnews_pipeline.embeddings import refuse_glove_start
+from agnews_pipeline.embeddings import frozen_glove_inputs, log_frozen_glove_model
 from agnews_pipeline.mxnet_compat import import_mxnet
 from agnews_pipeline.training import (
     TrainingOptions,
-    check_splits,
     ordered_batches,
     progress,
     run_training_loop,
@@ -35,8 +33,6 @@ from .models import (
     build_network,
     copy_network,
 )
-
-logger = logging.getLogger(__name__)
 
 # Rows per forward pass when scoring a split.
 EVAL_BATCH_SIZE = 2048
@@ -167,32 +163,21 @@ def train_glove_gluon_classifier(
 ) -> tuple[GloveGluonClassifier, dict[str, Any]]:
     """Train one approach under the shared training contract.
 
-    Args:
-        train_features: ``token_ids`` ``(N, T)``, ``lengths``, ``labels``.
-        validation_features: The same for the split scored after each epoch.
-        embedding_matrix: Frozen GloVe vectors ``(V, d)``, row 0 for padding.
-        config: Pooling and layer widths.
-        options: Epochs, batch size, learning rate, gradient clip, seed, early
-            stopping; ``embedding_init`` must be ``random``.
-        name: Names the model in log lines.
+    The features, matrix and options are those ``frozen_glove_inputs`` checks;
+    ``config`` holds the pooling and layer sizes, ``name`` names the model in logs.
 
     Returns:
         The trained classifier (best or last epoch) and its history as a dict.
     """
-    refuse_glove_start(options, "glove_gluonnlp")
-    embedding_matrix = np.asarray(embedding_matrix, dtype=np.float32)
-    if embedding_matrix.ndim != 2:
-        raise ValueError(
-            f"embedding_matrix must be (V, d), got shape {embedding_matrix.shape}"
-        )
-    vocab_size, embed_dim = embedding_matrix.shape
-    train, validation = check_splits(
+    embedding_matrix, train, validation = frozen_glove_inputs(
         train_features,
         validation_features,
-        vocab_size,
+        embedding_matrix,
         config.num_classes,
-        vocabulary="the embedding matrix",
+        options=options,
+        family="glove_gluonnlp",
     )
+    vocab_size, embed_dim = embedding_matrix.shape
     num_rows, max_tokens = train["token_ids"].shape
     if validation["token_ids"].shape[1] != max_tokens:
         raise ValueError(
@@ -217,13 +202,8 @@ def train_glove_gluon_classifier(
         parameter.data().size
         for parameter in network[HEAD_LAYER].collect_params().values()
     )
-    logger.info(
-        "%s: %s pooling, %d trainable and %d frozen parameters, %d training rows",
-        name,
-        config.pooling,
-        head_size,
-        embedding_matrix.size,
-        num_rows,
+    log_frozen_glove_model(
+        name, config.pooling, head_size, embedding_matrix.size, num_rows
     )
 
     def train_epoch(state: TrainingState, epoch: int) -> tuple[TrainingState, float]:

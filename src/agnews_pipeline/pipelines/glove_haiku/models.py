@@ -18,7 +18,10 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from agnews_pipeline.classifier import summarize_module_parameters
+from agnews_pipeline.classifier import (
+    predict_in_padded_chunks,
+    summarize_module_parameters,
+)
 
 if TYPE_CHECKING:
     import haiku as hk
@@ -95,10 +98,6 @@ def build_network(
     return hk.without_apply_rng(hk.transform(forward))
 
 
-def _next_power_of_two(n: int) -> int:
-    return 1 << max(n - 1, 0).bit_length()
-
-
 @dataclass(eq=False)
 class GloveHaikuClassifier:
     """A trained ``glove_haiku`` model, usable through the ``TokenClassifier`` protocol.
@@ -117,8 +116,7 @@ class GloveHaikuClassifier:
     backend: str = field(default="haiku", init=False)
     _predict: Any = field(default=None, init=False, repr=False, compare=False)
 
-    # Rows per forward call; smaller calls are padded to a power of two so that
-    # LIME's and evaluation's varied batch sizes compile only a few shapes.
+    # Rows per forward call (predict_in_padded_chunks says why calls are padded).
     max_batch_size = 2048
 
     def __post_init__(self) -> None:
@@ -170,21 +168,6 @@ class GloveHaikuClassifier:
         positions, padding included, as the tutorial did.
         """
         del lengths
-        token_ids = np.asarray(token_ids, dtype=np.int32)
-        num_rows = len(token_ids)
-        if num_rows == 0:
-            return np.zeros((0, self.config.num_classes), dtype=np.float32)
-        predict = self._predict_fn()
-        parts = []
-        for start in range(0, num_rows, self.max_batch_size):
-            chunk = token_ids[start : start + self.max_batch_size]
-            padded_rows = min(_next_power_of_two(len(chunk)), self.max_batch_size)
-            if padded_rows > len(chunk):
-                padding = np.zeros(
-                    (padded_rows - len(chunk), chunk.shape[1]), dtype=np.int32
-                )
-                chunk_in = np.concatenate([chunk, padding])
-            else:
-                chunk_in = chunk
-            parts.append(np.asarray(predict(chunk_in))[: len(chunk)])
-        return np.concatenate(parts).astype(np.float32, copy=False)
+        return predict_in_padded_chunks(
+            self._predict_fn(), token_ids, self.config.num_classes, self.max_batch_size
+        )

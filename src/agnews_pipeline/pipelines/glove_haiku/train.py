@@ -9,7 +9,6 @@ routes the leaves that ``frozen_mask`` marks (``embed/embeddings``) to
 from __future__ import annotations
 
 import functools
-import logging
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -19,18 +18,17 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from agnews_pipeline.embeddings import refuse_glove_start
+from agnews_pipeline.embeddings import frozen_glove_inputs, log_frozen_glove_model
 from agnews_pipeline.jax_utils import (
     Batch,
     accuracy,
     frozen_mask,
     make_adam,
-    padded_batch,
     tree_to_numpy,
 )
 from agnews_pipeline.training import (
     TrainingOptions,
-    check_splits,
+    padded_batch,
     progress,
     run_training_loop,
     shuffled_batches,
@@ -43,8 +41,6 @@ from .models import (
     GloveHaikuConfig,
     build_network,
 )
-
-logger = logging.getLogger(__name__)
 
 # Parameter-path components whose leaves the optimizer never updates: the
 # ``hk.Embed`` module and its parameter (the latter also inside nested modules).
@@ -220,32 +216,21 @@ def train_glove_classifier(
 ) -> tuple[GloveHaikuClassifier, dict[str, Any]]:
     """Train one approach under the shared training contract.
 
-    Args:
-        train_features: ``token_ids`` ``(N, T)``, ``lengths``, ``labels``.
-        validation_features: The same for the split scored after each epoch.
-        embedding_matrix: Frozen GloVe vectors ``(V, d)``, row 0 for padding.
-        config: Pooling and layer sizes.
-        options: Epochs, batch size, learning rate, gradient clip, seed, early
-            stopping; ``embedding_init`` must be ``random``.
-        name: Names the model in log lines.
+    The features, matrix and options are those ``frozen_glove_inputs`` checks;
+    ``config`` holds the pooling and layer sizes, ``name`` names the model in logs.
 
     Returns:
         The trained classifier (best or last epoch) and its history as a dict.
     """
-    refuse_glove_start(options, "glove_haiku")
-    embedding_matrix = np.asarray(embedding_matrix, dtype=np.float32)
-    if embedding_matrix.ndim != 2:
-        raise ValueError(
-            f"embedding_matrix must be (V, d), got shape {embedding_matrix.shape}"
-        )
-    vocab_size, embed_dim = embedding_matrix.shape
-    train, validation = check_splits(
+    embedding_matrix, train, validation = frozen_glove_inputs(
         train_features,
         validation_features,
-        vocab_size,
+        embedding_matrix,
         config.num_classes,
-        vocabulary="the embedding matrix",
+        options=options,
+        family="glove_haiku",
     )
+    vocab_size, embed_dim = embedding_matrix.shape
     num_rows, max_tokens = train["token_ids"].shape
 
     params = init_params(config, embedding_matrix, options.seed, max_tokens)
@@ -265,13 +250,8 @@ def train_glove_classifier(
     leaves = jax.tree.leaves(params)
     flags = jax.tree.leaves(frozen_mask(params, FROZEN_NAMES))
     frozen = sum(leaf.size for leaf, flag in zip(leaves, flags, strict=True) if flag)
-    logger.info(
-        "%s: %s pooling, %d trainable and %d frozen parameters, %d training rows",
-        name,
-        config.pooling,
-        sum(leaf.size for leaf in leaves) - frozen,
-        frozen,
-        num_rows,
+    log_frozen_glove_model(
+        name, config.pooling, sum(leaf.size for leaf in leaves) - frozen, frozen, num_rows
     )
 
     def train_epoch(state: TrainingState, epoch: int) -> tuple[TrainingState, float]:

@@ -6,7 +6,6 @@ import logging
 
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
-from sklearn.model_selection import train_test_split
 
 from agnews_pipeline.classifier import CLASS_NAMES
 
@@ -37,6 +36,10 @@ def split_train_validation(
     train: pd.DataFrame, options: IngestionOptions
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Carve a stratified, seeded validation split out of train."""
+    # Imported here, as evaluation does: every kedro command imports the pipelines
+    # (find_pipelines, kedro viz build), and only this node needs scikit-learn.
+    from sklearn.model_selection import train_test_split  # noqa: PLC0415
+
     options = IngestionOptions.model_validate(options)
     train_part, validation_part = train_test_split(
         train,

@@ -31,6 +31,9 @@ from agnews_pipeline.training import (
 from agnews_pipeline.training import (
     check_features as shared_check_features,
 )
+from agnews_pipeline.training import (
+    padded_batch as shared_padded_batch,
+)
 
 from .models import (
     EMBEDDING_PARAM,
@@ -73,22 +76,13 @@ def _with_readout_lengths(features: dict[str, np.ndarray]) -> dict[str, np.ndarr
 def padded_batch(
     features: dict[str, np.ndarray], rows: np.ndarray | slice, size: int
 ) -> Batch:
-    """Gather ``rows`` into NDArrays, padded to ``size`` rows of weight 0.
-
-    The padding rows repeat row 0; their zero weight keeps them out of the loss,
-    the gradients and the accuracy.
-    """
-    rows = np.arange(len(features["labels"]))[rows] if isinstance(rows, slice) else rows
-    weights = np.zeros(size, dtype=np.float32)
-    weights[: len(rows)] = 1.0
-    if len(rows) < size:
-        rows = np.concatenate([rows, np.zeros(size - len(rows), dtype=rows.dtype)])
+    """``training.padded_batch`` of token ids, lengths and labels, as NDArrays."""
+    batch = shared_padded_batch(
+        features, rows, size, keys=("token_ids", "lengths", "labels")
+    )
     return {
-        "token_ids": to_ndarray(features["token_ids"][rows]),
-        "lengths": to_ndarray(features["lengths"][rows]),
-        "labels": to_ndarray(features["labels"][rows]),
-        "weights": to_ndarray(weights),
-        "rows": int(weights.sum()),
+        **{key: to_ndarray(value) for key, value in batch.items()},
+        "rows": int(batch["weights"].sum()),
     }
 
 

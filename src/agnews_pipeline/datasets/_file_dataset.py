@@ -1,8 +1,7 @@
-"""A versioned, fsspec-backed file dataset whose saves are all-or-nothing."""
+"""A versioned, fsspec-backed dataset of one file: the plumbing every file dataset shares."""
 
 from __future__ import annotations
 
-import uuid
 from copy import deepcopy
 from pathlib import PurePosixPath
 from typing import Any
@@ -17,12 +16,11 @@ from kedro.io.core import (
 )
 
 
-class AtomicFileDataset(AbstractVersionedDataset[Any, Any]):
-    """Base class: subclasses read and write one file; this class makes saves atomic.
+class FileDataset(AbstractVersionedDataset[Any, Any]):
+    """Base class: subclasses read and write one file; this class resolves its path.
 
-    A save writes ``<target>.partial-<random>`` and renames it over the target only
-    once it is complete, so an interrupted run leaves the previous artifact intact
-    and never a half-written one.
+    Saves are all-or-nothing without code here: ``agnews_pipeline.atomic_files``
+    makes every local write of every dataset go through a temporary sibling.
     """
 
     def __init__(
@@ -62,15 +60,8 @@ class AtomicFileDataset(AbstractVersionedDataset[Any, Any]):
         return self._read(path)
 
     def save(self, data: Any) -> None:
-        """Write to a temporary sibling, then rename it over the target."""
-        target = get_filepath_str(self._get_save_path(), self._protocol)
-        partial = f"{target}.partial-{uuid.uuid4().hex[:8]}"
-        try:
-            self._write(data, partial)
-            self._fs.mv(partial, target)
-        finally:
-            if self._fs.exists(partial):
-                self._fs.rm(partial)
+        """Write the (new version of the) file."""
+        self._write(data, get_filepath_str(self._get_save_path(), self._protocol))
         self._invalidate_cache()
 
     def _exists(self) -> bool:

@@ -32,7 +32,7 @@ from urllib.parse import urlencode
 
 from PIL import Image
 
-from agnews_pipeline.sandbox import run_kedro
+from tools.sandbox import run_kedro
 
 LAYERS = ("raw", "primary", "feature", "models", "model_output", "reporting")
 SKIP_ENV = "AGNEWS_SKIP_BROWSER"
