@@ -305,5 +305,9 @@ def test_a_run_killed_inside_a_save_leaves_no_truncated_file_and_is_redone(tmp_p
     assert not {f"text_features.{t}.fit_vocabulary_node" for t in finished} & ran
     vocabulary_json = json.loads(vocabulary.read_text())
     assert vocabulary_json
-    # The killed writer's temporary went with the next write of the same file.
-    assert sorted(p.name for p in vocabulary.parent.iterdir()) == ["vocabulary.json"]
+    # The killed writer's temporary went with the next write of the same file; the
+    # vocabulary's provenance key sits beside it.
+    assert sorted(p.name for p in vocabulary.parent.iterdir()) == [
+        "vocabulary.json",
+        "vocabulary.json.provenance.json",
+    ]

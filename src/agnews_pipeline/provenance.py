@@ -20,8 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -29,6 +27,8 @@ from typing import Any
 from kedro.framework.hooks import hook_impl
 from kedro.io import DataCatalog
 from kedro.pipeline import Node, Pipeline
+
+from agnews_pipeline.atomic_files import AtomicLocalFileSystem
 
 logger = logging.getLogger(__name__)
 
@@ -81,14 +81,8 @@ def write_key(path: Path, record: Mapping[str, Any]) -> None:
     """Store ``record`` (with its ``key``) next to the artifact, whole or not at all."""
     target = sidecar(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=target.parent, prefix=target.name)
-    try:
-        with os.fdopen(handle, "w") as stream:
-            json.dump(record, stream, indent=2, sort_keys=True)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with AtomicLocalFileSystem().open(str(target), "w") as stream:
+        json.dump(record, stream, indent=2, sort_keys=True)
 
 
 def _external_key(name: str, catalog: DataCatalog) -> str:
