@@ -1,4 +1,4 @@
-"""The results table over every approach, its charts, and two simple baselines.
+"""The results table over every approach, its charts, and four simple baselines.
 
 The results nodes take every approach's ``metrics`` as an input, so in ``kedro run``
 they run after all training. Run alone (``kedro run --pipelines=reporting``) they
@@ -36,6 +36,7 @@ from .baselines import (
     evaluate_baseline,
     predict_baseline_splits,
     train_fasttext_baseline,
+    train_naive_bayes_baseline,
     train_tfidf_baseline,
 )
 from .nodes import (
@@ -54,7 +55,7 @@ MEMBER_APPROACHES: dict[str, tuple[str, ...]] = {
     "rnn_torch": tuple(RNN_TORCH_APPROACHES),
     "lstm_mxnet": tuple(LSTM_MXNET_APPROACHES),
     "glove_gluonnlp": tuple(GLOVE_GLUONNLP_APPROACHES),
-    BASELINES: ("tfidf_logreg", "fasttext"),
+    BASELINES: ("tfidf_logreg", "fasttext", "char_tfidf_logreg", "tfidf_naive_bayes"),
 }
 
 # Every row the table lists, in order: the members, then the ensemble.
@@ -66,6 +67,8 @@ FAMILY_APPROACHES: dict[str, tuple[str, ...]] = {
 _BASELINE_NODES = {
     "tfidf_logreg": train_tfidf_baseline,
     "fasttext": train_fasttext_baseline,
+    "char_tfidf_logreg": train_tfidf_baseline,
+    "tfidf_naive_bayes": train_naive_bayes_baseline,
 }
 
 
