@@ -1,4 +1,4 @@
-"""The TF-IDF and fastText baselines on a tiny, separable data set."""
+"""The TF-IDF, naive Bayes and fastText baselines on a tiny, separable data set."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from agnews_pipeline.pipelines.reporting.baselines import (
     fasttext_available,
     predict_baseline_splits,
     train_fasttext_baseline,
+    train_naive_bayes_baseline,
     train_tfidf_baseline,
 )
 
@@ -78,6 +79,67 @@ def test_tfidf_baseline_is_deterministic():
 def test_tfidf_options_reject_unknown_keys():
     with pytest.raises(ValueError, match="ngram_max"):
         train_tfidf_baseline(TRAIN, {"ngram_max": 2})
+
+
+CHARACTERS = {"analyzer": "char_wb", "min_ngram": 2, "max_ngram": 4}
+
+
+@pytest.mark.parametrize(
+    ("train", "options", "tokenizer"),
+    [
+        (train_tfidf_baseline, CHARACTERS, "scikit-learn character 2-4-grams (within words)"),
+        (train_naive_bayes_baseline, {"max_ngram": 2}, "scikit-learn word 1-2-grams"),
+    ],
+)
+def test_character_and_naive_bayes_baselines_learn_the_topics(train, options, tokenizer):
+    model = train(TRAIN, options)
+    probabilities = model.predict_texts(TEST["text"].tolist())
+    assert probabilities.shape == (20, 4)
+    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0)
+    metrics = _metrics(model)
+    assert metrics["test_accuracy"] == 1.0
+    assert metrics["tokenizer"] == tokenizer
+    np.testing.assert_array_equal(train(TRAIN, options).predict_texts(TEST["text"].tolist()),
+                                  probabilities)  # fmt: skip
+
+
+def test_character_ngrams_count_the_characters_inside_words():
+    words = train_tfidf_baseline(TRAIN, {})
+    characters = train_tfidf_baseline(TRAIN, CHARACTERS)
+    # char_wb pads each word with a space: "item" yields " it", "ite", "tem", "em ".
+    assert characters.description["features"] > words.description["features"]
+    vocabulary = characters.estimator.pipeline.steps[0][1].vocabulary_
+    assert {" it", "ite", "tem", "em "} <= set(vocabulary)
+    assert all(2 <= len(ngram) <= 4 for ngram in vocabulary)
+    # (n-grams) x 4 classes + 4 intercepts.
+    assert characters.parameters == len(vocabulary) * 4 + 4
+
+
+def test_naive_bayes_smoothing_has_an_effect():
+    texts = TEST["text"].tolist()
+    sharp = train_naive_bayes_baseline(TRAIN, {"alpha": 0.01}).predict_texts(texts)
+    smooth = train_naive_bayes_baseline(TRAIN, {"alpha": 10.0}).predict_texts(texts)
+    # More smoothing pulls every probability towards the class prior (1/4 here).
+    assert smooth.max(axis=1).max() < sharp.max(axis=1).min()
+    model = train_naive_bayes_baseline(TRAIN, {"max_ngram": 1})
+    # (words) x 4 classes + 4 class priors.
+    assert model.parameters == model.description["features"] * 4 + 4
+
+
+@pytest.mark.parametrize(
+    ("train", "options", "message"),
+    [
+        (train_tfidf_baseline, {"min_ngram": 3, "max_ngram": 2},
+         r"min_ngram \(3\) must not exceed max_ngram \(2\)"),
+        (train_tfidf_baseline, {"analyzer": "char"}, "analyzer"),
+        (train_naive_bayes_baseline, {"min_ngram": 4}, r"min_ngram \(4\) must not exceed"),
+        (train_naive_bayes_baseline, {"alpha": 0}, "alpha"),
+        (train_naive_bayes_baseline, {"C": 1.0}, "C"),
+    ],
+)  # fmt: skip
+def test_bad_baseline_options_raise_a_clear_error(train, options, message):
+    with pytest.raises(ValueError, match=message):
+        train(TRAIN, options)
 
 
 @pytest.mark.skipif(not fasttext_available(), reason="fasttext is an optional extra")

@@ -239,7 +239,7 @@ def test_pipeline_reads_every_approach_metrics_and_the_hook_records():
         for family, approaches in table_rows().items()
         for approach in approaches
     }
-    assert len(expected) == 23
+    assert len(expected) == 25
     assert expected | {"params:reporting.frameworks", "parameters", "node_resources"} == set(
         build.inputs
     )
@@ -250,4 +250,6 @@ def test_pipeline_reads_every_approach_metrics_and_the_hook_records():
         "results_confusion_grid",
         "baselines.tfidf_logreg.metrics",
         "baselines.fasttext.metrics",
+        "baselines.char_tfidf_logreg.metrics",
+        "baselines.tfidf_naive_bayes.metrics",
     }

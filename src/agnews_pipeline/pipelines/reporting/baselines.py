@@ -1,4 +1,5 @@
-"""Strong simple baselines on the same splits: TF-IDF + logistic regression, fastText.
+"""Strong simple baselines on the same splits: TF-IDF + logistic regression (word and
+character n-grams), TF-IDF + multinomial naive Bayes, fastText.
 
 Each baseline is three nodes: train (the model is saved, versioned, so that
 ``batch_predict`` and the ensemble can serve it), predict the validation and test
@@ -14,11 +15,11 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from agnews_pipeline.classifier import CLASS_NAMES
 from agnews_pipeline.pipelines.evaluation.nodes import (
@@ -30,10 +31,13 @@ logger = logging.getLogger(__name__)
 
 
 class TfidfOptions(BaseModel):
-    """The ``baselines.tfidf_logreg.options`` parameter block.
+    """The ``baselines.tfidf_logreg.options`` (and ``char_tfidf_logreg``) parameter block.
 
     Attributes:
-        max_ngram: Longest word n-gram (2: unigrams and bigrams).
+        analyzer: ``"word"`` n-grams, or ``"char_wb"``: character n-grams inside
+            word boundaries, which share statistics between word forms and names.
+        min_ngram: Shortest n-gram.
+        max_ngram: Longest n-gram (2 with words: unigrams and bigrams).
         min_df: Documents an n-gram must appear in to be kept.
         sublinear_tf: Use ``1 + log(tf)``, which suits short texts.
         C: Inverse regularisation strength of the logistic regression.
@@ -42,11 +46,49 @@ class TfidfOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    analyzer: Literal["word", "char_wb"] = "word"
+    min_ngram: int = Field(1, ge=1)
     max_ngram: int = Field(2, ge=1)
     min_df: int = Field(1, ge=1)
     sublinear_tf: bool = True
     C: float = Field(10.0, gt=0)
     max_iter: int = Field(1000, ge=1)
+
+    @model_validator(mode="after")
+    def _ngram_range_is_ordered(self) -> TfidfOptions:
+        _check_ngram_range(self.min_ngram, self.max_ngram)
+        return self
+
+
+class NaiveBayesOptions(BaseModel):
+    """The ``baselines.tfidf_naive_bayes.options`` parameter block.
+
+    Attributes:
+        min_ngram: Shortest word n-gram.
+        max_ngram: Longest word n-gram.
+        min_df: Documents an n-gram must appear in to be kept.
+        sublinear_tf: Use ``1 + log(tf)``, which suits short texts.
+        alpha: Additive (Lidstone) smoothing of the per-class n-gram weights.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_ngram: int = Field(1, ge=1)
+    max_ngram: int = Field(3, ge=1)
+    min_df: int = Field(1, ge=1)
+    sublinear_tf: bool = True
+    alpha: float = Field(0.03, gt=0)
+
+    @model_validator(mode="after")
+    def _ngram_range_is_ordered(self) -> NaiveBayesOptions:
+        _check_ngram_range(self.min_ngram, self.max_ngram)
+        return self
+
+
+def _check_ngram_range(min_ngram: int, max_ngram: int) -> None:
+    """Raise if the n-gram range is empty."""
+    if min_ngram > max_ngram:
+        raise ValueError(f"min_ngram ({min_ngram}) must not exceed max_ngram ({max_ngram})")
 
 
 class FastTextOptions(BaseModel):
@@ -153,29 +195,28 @@ class FastTextEstimator:
         return probabilities / probabilities.sum(axis=1, keepdims=True).clip(1e-12)
 
 
-def train_tfidf_baseline(train: pd.DataFrame, options: TfidfOptions) -> BaselineModel:
-    """Fit word n-gram TF-IDF + logistic regression on the train split.
-
-    Args:
-        train: Training split with ``text`` and ``label``.
-        options: The approach's options (a dict is validated).
-
-    Returns:
-        The fitted model with its training time and size.
-    """
+def _tfidf_vectorizer(options: TfidfOptions | NaiveBayesOptions, analyzer: str) -> Any:
+    """The TF-IDF vectorizer the options describe."""
     from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: PLC0415
-    from sklearn.linear_model import LogisticRegression  # noqa: PLC0415
-    from sklearn.pipeline import make_pipeline  # noqa: PLC0415
 
-    options = TfidfOptions.model_validate(options)
-    model = make_pipeline(
-        TfidfVectorizer(
-            ngram_range=(1, options.max_ngram),
-            min_df=options.min_df,
-            sublinear_tf=options.sublinear_tf,
-        ),
-        LogisticRegression(C=options.C, max_iter=options.max_iter),
+    return TfidfVectorizer(
+        analyzer=analyzer,
+        ngram_range=(options.min_ngram, options.max_ngram),
+        min_df=options.min_df,
+        sublinear_tf=options.sublinear_tf,
     )
+
+
+def _ngram_label(analyzer: str, options: TfidfOptions | NaiveBayesOptions) -> str:
+    """``word 1-2-grams`` or ``character 1-5-grams (within words)``."""
+    span = f"{options.min_ngram}-{options.max_ngram}-grams"
+    return f"word {span}" if analyzer == "word" else f"character {span} (within words)"
+
+
+def _fit_sklearn_baseline(
+    train: pd.DataFrame, model: Any, tokenizer: str, parameters: Any
+) -> BaselineModel:
+    """Fit a (vectorizer, classifier) pipeline and describe it as a baseline."""
     started = time.perf_counter()
     model.fit(train["text"], train["label"])
     seconds = time.perf_counter() - started
@@ -184,11 +225,63 @@ def train_tfidf_baseline(train: pd.DataFrame, options: TfidfOptions) -> Baseline
         backend="scikit-learn",
         estimator=_TfidfEstimator(model),
         train_seconds=seconds,
-        parameters=int(classifier.coef_.size + classifier.intercept_.size),
+        parameters=int(parameters(classifier)),
         description={
-            "tokenizer": f"scikit-learn word 1-{options.max_ngram}-grams",
+            "tokenizer": f"scikit-learn {tokenizer}",
             "features": len(vectorizer.vocabulary_),
         },
+    )
+
+
+def train_tfidf_baseline(train: pd.DataFrame, options: TfidfOptions) -> BaselineModel:
+    """Fit word or character n-gram TF-IDF + logistic regression on the train split.
+
+    Args:
+        train: Training split with ``text`` and ``label``.
+        options: The approach's options (a dict is validated).
+
+    Returns:
+        The fitted model with its training time and size.
+    """
+    from sklearn.linear_model import LogisticRegression  # noqa: PLC0415
+    from sklearn.pipeline import make_pipeline  # noqa: PLC0415
+
+    options = TfidfOptions.model_validate(options)
+    model = make_pipeline(
+        _tfidf_vectorizer(options, options.analyzer),
+        LogisticRegression(C=options.C, max_iter=options.max_iter),
+    )
+    return _fit_sklearn_baseline(
+        train,
+        model,
+        _ngram_label(options.analyzer, options),
+        lambda classifier: classifier.coef_.size + classifier.intercept_.size,
+    )
+
+
+def train_naive_bayes_baseline(train: pd.DataFrame, options: NaiveBayesOptions) -> BaselineModel:
+    """Fit word n-gram TF-IDF + multinomial naive Bayes on the train split.
+
+    A generative model of the same n-grams errs differently from the
+    discriminative ones, which is what the ensemble needs from a member.
+
+    Args:
+        train: Training split with ``text`` and ``label``.
+        options: The approach's options (a dict is validated).
+
+    Returns:
+        The fitted model with its training time and size.
+    """
+    from sklearn.naive_bayes import MultinomialNB  # noqa: PLC0415
+    from sklearn.pipeline import make_pipeline  # noqa: PLC0415
+
+    options = NaiveBayesOptions.model_validate(options)
+    model = make_pipeline(_tfidf_vectorizer(options, "word"), MultinomialNB(alpha=options.alpha))
+    return _fit_sklearn_baseline(
+        train,
+        model,
+        _ngram_label("word", options),
+        lambda classifier: classifier.feature_log_prob_.size + classifier.class_log_prior_.size,
     )
 
 

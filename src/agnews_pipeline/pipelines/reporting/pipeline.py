@@ -1,4 +1,4 @@
-"""The results table over every approach, its charts, and two simple baselines.
+"""The results table over every approach, its charts, and four simple baselines.
 
 The results nodes take every approach's ``metrics`` as an input, so in ``kedro run``
 they run after all training. Run alone (``kedro run --pipelines=reporting``) they
@@ -23,6 +23,7 @@ from .baselines import (
     evaluate_baseline,
     predict_baseline_splits,
     train_fasttext_baseline,
+    train_naive_bayes_baseline,
     train_tfidf_baseline,
 )
 from .nodes import (
@@ -37,6 +38,8 @@ from .nodes import (
 _BASELINE_NODES = {
     "tfidf_logreg": train_tfidf_baseline,
     "fasttext": train_fasttext_baseline,
+    "char_tfidf_logreg": train_tfidf_baseline,
+    "tfidf_naive_bayes": train_naive_bayes_baseline,
 }
 
 
