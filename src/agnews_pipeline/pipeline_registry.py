@@ -43,15 +43,18 @@ STAGES = {
 def register_pipelines() -> dict[str, Pipeline]:
     """Register every stage and family pipeline, each runnable alone from raw data.
 
-    ``kedro run --pipeline=<name>`` runs that pipeline's nodes plus exactly the upstream
-    nodes they need (for a family: ingestion, its text features and GloVe matrix,
+    Every stage is built from the approach blocks in the parameters (read once, here:
+    ``agnews_pipeline.approaches``), so a new approach is one YAML block. ``kedro run
+    --pipeline=<name>`` runs that pipeline's nodes plus exactly the upstream nodes they
+    need (for a family: ingestion, its text features and GloVe matrix,
     nothing of other families). ``reporting`` runs the baselines (with the ingestion
     they need) and builds the results table from whatever metrics the catalog holds,
     without training anything; ``ensemble`` alone fits and scores the ensemble of
     whatever approaches the catalog holds (``reporting`` refits it too, after the
     baselines, so that the table's ensemble row is current). ``__default__`` is
-    every stage, ending with the ensemble and the report. ``evaluation`` and ``explanation`` are templates that live inside each
-    family and are not registered on their own. ``batch_predict`` scores new articles
+    every stage, ending with the ensemble and the report. ``evaluation`` and
+    ``explanation`` are templates that live inside each family and are not registered
+    on their own. ``batch_predict`` scores new articles
     with an already trained model and is not part of ``__default__``.
     ``retrain_<family>`` is a family, then the results table (the nightly retraining
     DAG).
