@@ -10,14 +10,18 @@ random orthonormal map, so distances between words survive either way.
 
 from __future__ import annotations
 
+import functools
 import logging
-from typing import NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple, TypeVar
 
 import numpy as np
 
 from agnews_pipeline.training import TrainingOptions, check_splits
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 def trainable_embedding_start(
@@ -113,6 +117,40 @@ def frozen_glove_inputs(
         vocabulary="the embedding matrix",
     )
     return FrozenGloveInputs(matrix, train, validation)
+
+
+def frozen_glove_trainer(family: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """Give a trainer of checked ``FrozenGloveInputs`` the signature every caller uses.
+
+    The decorated ``fit(inputs, config, options, name)`` is called as
+    ``train(train_features, validation_features, embedding_matrix, config, options,
+    *, name=family)``, after ``frozen_glove_inputs`` has checked everything it gets.
+    """
+
+    def decorate(fit: Callable[..., T]) -> Callable[..., T]:
+        @functools.wraps(fit)
+        def train(
+            train_features: dict[str, np.ndarray],
+            validation_features: dict[str, np.ndarray],
+            embedding_matrix: np.ndarray,
+            config: Any,
+            options: TrainingOptions,
+            *,
+            name: str = family,
+        ) -> T:
+            inputs = frozen_glove_inputs(
+                train_features,
+                validation_features,
+                embedding_matrix,
+                config.num_classes,
+                options=options,
+                family=family,
+            )
+            return fit(inputs, config, options, name)
+
+        return train
+
+    return decorate
 
 
 def log_frozen_glove_model(

@@ -14,7 +14,11 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from agnews_pipeline.embeddings import frozen_glove_inputs, log_frozen_glove_model
+from agnews_pipeline.embeddings import (
+    FrozenGloveInputs,
+    frozen_glove_trainer,
+    log_frozen_glove_model,
+)
 from agnews_pipeline.mxnet_compat import import_mxnet
 from agnews_pipeline.training import (
     TrainingOptions,
@@ -152,31 +156,20 @@ def accuracy(
     return float(sum(value.asscalar() for value in correct)) / num_rows
 
 
+@frozen_glove_trainer("glove_gluonnlp")
 def train_glove_gluon_classifier(
-    train_features: dict[str, np.ndarray],
-    validation_features: dict[str, np.ndarray],
-    embedding_matrix: np.ndarray,
-    config: GloveGluonConfig,
-    options: TrainingOptions,
-    *,
-    name: str = "glove_gluonnlp",
+    inputs: FrozenGloveInputs, config: GloveGluonConfig, options: TrainingOptions, name: str
 ) -> tuple[GloveGluonClassifier, dict[str, Any]]:
-    """Train one approach under the shared training contract.
+    """Train a hybridized Gluon pooling network on the frozen GloVe matrix.
 
-    The features, matrix and options are those ``frozen_glove_inputs`` checks;
-    ``config`` holds the pooling and layer sizes, ``name`` names the model in logs.
+    Arguments as ``frozen_glove_trainer`` describes them (``config``: the pooling and
+    dense layer sizes). Train and validation must share their number of positions:
+    the flatten pooling's first dense layer is sized by it.
 
     Returns:
         The trained classifier (best or last epoch) and its history as a dict.
     """
-    embedding_matrix, train, validation = frozen_glove_inputs(
-        train_features,
-        validation_features,
-        embedding_matrix,
-        config.num_classes,
-        options=options,
-        family="glove_gluonnlp",
-    )
+    embedding_matrix, train, validation = inputs
     vocab_size, embed_dim = embedding_matrix.shape
     num_rows, max_tokens = train["token_ids"].shape
     if validation["token_ids"].shape[1] != max_tokens:

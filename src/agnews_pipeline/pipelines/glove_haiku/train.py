@@ -18,7 +18,11 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from agnews_pipeline.embeddings import frozen_glove_inputs, log_frozen_glove_model
+from agnews_pipeline.embeddings import (
+    FrozenGloveInputs,
+    frozen_glove_trainer,
+    log_frozen_glove_model,
+)
 from agnews_pipeline.jax_utils import (
     Batch,
     accuracy,
@@ -205,31 +209,20 @@ def compiled_functions(
     )
 
 
+@frozen_glove_trainer("glove_haiku")
 def train_glove_classifier(
-    train_features: dict[str, np.ndarray],
-    validation_features: dict[str, np.ndarray],
-    embedding_matrix: np.ndarray,
-    config: GloveHaikuConfig,
-    options: TrainingOptions,
-    *,
-    name: str = "glove_haiku",
+    inputs: FrozenGloveInputs, config: GloveHaikuConfig, options: TrainingOptions, name: str
 ) -> tuple[GloveHaikuClassifier, dict[str, Any]]:
-    """Train one approach under the shared training contract.
+    """Train a Haiku pooling classifier on the frozen GloVe matrix, under the shared contract.
 
-    The features, matrix and options are those ``frozen_glove_inputs`` checks;
-    ``config`` holds the pooling and layer sizes, ``name`` names the model in logs.
+    Called with the features, matrix, ``config`` (pooling and layer sizes), options and
+    ``name`` (for the logs) that ``frozen_glove_trainer`` describes; the compiled
+    train step sees one batch shape, the last short batch padded.
 
     Returns:
         The trained classifier (best or last epoch) and its history as a dict.
     """
-    embedding_matrix, train, validation = frozen_glove_inputs(
-        train_features,
-        validation_features,
-        embedding_matrix,
-        config.num_classes,
-        options=options,
-        family="glove_haiku",
-    )
+    embedding_matrix, train, validation = inputs
     vocab_size, embed_dim = embedding_matrix.shape
     num_rows, max_tokens = train["token_ids"].shape
 
