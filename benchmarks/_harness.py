@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import platform
 import subprocess
 import sys
 import threading
@@ -16,6 +17,38 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tools.sandbox import PROJECT_ROOT  # noqa: E402
+
+HAND_WRITTEN_MARKER = "## Remarks (hand-written, kept when the script rewrites the file)"
+_CPUINFO = Path("/proc/cpuinfo")
+
+
+def hand_written_remarks(results: Path) -> str:
+    """The hand-written section of an earlier results file (with its heading), or ''."""
+    if not results.exists():
+        return ""
+    text = results.read_text(encoding="utf-8")
+    index = text.find(HAND_WRITTEN_MARKER)
+    return "" if index < 0 else "\n" + text[index:]
+
+
+def cpu_model(cpuinfo: str) -> str | None:
+    """The ``model name`` of the first processor in ``/proc/cpuinfo`` text, if any."""
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "model name" and value.strip():
+            return value.strip()
+    return None
+
+
+def machine_description() -> str:
+    """CPU model, core count and Python version, for a results file's setting line."""
+    try:
+        model = cpu_model(_CPUINFO.read_text(encoding="utf-8"))
+    except OSError:
+        model = None
+    # platform.processor() is often empty on Linux: /proc/cpuinfo names the CPU.
+    name = model or platform.processor() or platform.machine()
+    return f"{name}, {os.cpu_count()} cores, Python {platform.python_version()}"
 
 
 def data_settings(data: str) -> tuple[dict[str, str], list[str]]:

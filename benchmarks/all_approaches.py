@@ -21,20 +21,17 @@ figures the README shows are the script's too.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
-from _harness import run_measured
+from _harness import hand_written_remarks, machine_description, run_measured
 
 from tools.sandbox import KEDRO, PROJECT_ROOT, copy_project, latest
 
 RESULTS_DIR = PROJECT_ROOT / "benchmarks" / "results"
-HAND_WRITTEN_MARKER = "## Remarks (hand-written, kept when the script rewrites the file)"
 
 # --data -> (kedro run options, the environment's data folder in the project copy).
 DATA = {
@@ -104,15 +101,6 @@ def update_readme(readme: Path, block: str, lines: list[str]) -> None:
     readme.write_text(f"{head}{start}\n{body}\n{end}{tail}", encoding="utf-8")
 
 
-def hand_written_remarks(results: Path) -> str:
-    """The hand-written section of an earlier results file (with its heading), or ''."""
-    if not results.exists():
-        return ""
-    text = results.read_text(encoding="utf-8")
-    index = text.find(HAND_WRITTEN_MARKER)
-    return "" if index < 0 else "\n" + text[index:]
-
-
 def render(
     data: str,
     kedro_env: list[str],
@@ -130,8 +118,7 @@ def render(
         f"- Rows: {splits['train']:,} train, {splits['validation']:,} validation "
         f"(carved from train), {splits['test']:,} test"
         + (" (the official test split)" if data == "subset" else ""),
-        f"- Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} "
-        f"cores, Python {platform.python_version()}; measured "
+        f"- Machine: {machine_description()}; measured "
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC",
         f"- Whole run (every family, baselines, ensemble, report): **{seconds / 60:.1f} "
         f"min** wall, peak memory {peak:,.0f} MiB",
