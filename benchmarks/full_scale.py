@@ -43,9 +43,7 @@ from _flops import FORWARD_FLOPS, epoch_flops
 from _harness import hand_written_remarks, machine_description, run_measured
 
 from agnews_pipeline.datasets import AGNewsCSVDataset, NodeRecordsDataset
-
-# The one import of the scratch-copy helpers: switch it here when they move.
-from agnews_pipeline.sandbox import KEDRO, PROJECT_ROOT, copy_project, latest
+from tools.sandbox import KEDRO, PROJECT_ROOT, copy_project, latest
 
 RESULTS_DIR = PROJECT_ROOT / "benchmarks" / "results"
 SOURCE = PROJECT_ROOT / "data" / "01_raw" / "ag_news_subset"

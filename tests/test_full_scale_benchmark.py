@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from agnews_pipeline.datasets import AGNewsCSVDataset
-from agnews_pipeline.sandbox import PROJECT_ROOT
+from tools.sandbox import PROJECT_ROOT
 
 BENCHMARKS = PROJECT_ROOT / "benchmarks"
 
