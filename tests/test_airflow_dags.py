@@ -272,7 +272,9 @@ def _approach_namespaces() -> set[str]:
     }
 
 
-def _reachable(edges: set[tuple[str, str]], start: set[str], *, upstream: bool) -> set[str]:
+def _reachable(
+    edges: set[tuple[str, str]], start: set[str], *, upstream: bool
+) -> set[str]:
     """The tasks reachable from ``start`` along the edges (or against them), not ``start``."""
     step: dict[str, set[str]] = {}
     for parent, child in edges:
@@ -334,14 +336,17 @@ def test_the_full_reproduction_runs_shared_stages_then_approaches_side_by_side_t
         family = approach.partition(".")[0]
         assert before & shared, approach
         assert all(
-            task in shared or (task.startswith(f"{family}.") and task not in approach_of)
+            task in shared
+            or (task.startswith(f"{family}.") and task not in approach_of)
             for task in before
         ), (approach, sorted(before - shared))
         # The ensemble and the report come after every approach, and nothing else does.
         after = _reachable(full.edges, members, upstream=False) - members
         assert {"fit_ensemble_node", "build_results_table_node"} <= after, approach
         assert not after & shared, approach
-    after_any = _reachable(full.edges, set(approach_of), upstream=False) - set(approach_of)
+    after_any = _reachable(full.edges, set(approach_of), upstream=False) - set(
+        approach_of
+    )
     assert after_any == closing
     for task in ("render_results_markdown_node", "plot_accuracy_chart_node"):
         before = _reachable(full.edges, {task}, upstream=True)
