@@ -48,6 +48,7 @@ def task_timings(tasks_file: Path) -> dict[str, float]:
         running += change
         peak = max(peak, running)
     return {
+        "started": min(s for s, _ in spans),
         "count": len(spans),
         "summed": sum((end - start).total_seconds() for start, end in spans),
         "span": (max(e for _, e in spans) - min(s for s, _ in spans)).total_seconds(),
@@ -80,6 +81,11 @@ def main() -> None:
     )
     difference = (accuracies["airflow"] - accuracies["kedro_run"]).abs()
     identical = int((difference == 0).sum())
+    # A row without a test accuracy (an optional package not installed) in both runs.
+    neither = accuracies.isna().all(axis=1)
+    unscored = ", ".join(
+        f"{family}.{approach}" for family, approach in accuracies.index[neither]
+    )
     dag_s, plain_s = args.dag_seconds, args.plain_seconds
 
     generated = f"""# The full reproduction on Airflow, fanned out, against `kedro run` (sample)
@@ -90,7 +96,9 @@ run. Both runs: the `__default__` pipeline on the bundled sample with the same
 parameters, in the same Python environment, each in a fresh scratch copy of the project,
 one after the other.
 
-- Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores; {args.versions}
+- Measured {tasks["started"].astimezone(UTC):%Y-%m-%d}, the DAG run from \
+{tasks["started"].astimezone(UTC):%H:%M} UTC, then `kedro run`; {os.cpu_count()} cores;
+  {args.versions}
 - Airflow: DAG `{args.dag_id}` (environment `airflow_full` without its links to
   `conf/full`), `airflow dags test --use-executor`, LocalExecutor, parallelism 2; run
   `{args.run_id}`
@@ -98,18 +106,22 @@ one after the other.
 
 | | Airflow DAG | `kedro run` |
 |---|---|---|
-| wall time | **{dag_s:.1f} s** ({dag_s / 60:.1f} min) | **{plain_s:.1f} s** ({plain_s / 60:.1f} min) |
+| wall time | **{dag_s:.1f} s** ({dag_s / 60:.1f} min) | **{plain_s:.1f} s** ({
+        plain_s / 60:.1f} min) |
 | load average (1, 5, 15 min) at the start | {args.dag_load} | {args.plain_load} |
 | tasks (one per Kedro node) | {tasks["count"]} | - |
 | first task's start to last task's end | {tasks["span"]:.1f} s | - |
 | sum of the task durations | {tasks["summed"]:.1f} s | - |
 | most tasks running at once | {tasks["peak"]} | 1 node at a time |
 | sum of the node times (NodeResourceHooks) | {dag_nodes:.1f} s | {plain_nodes:.1f} s |
-| mean time per task beyond its node | {(tasks["summed"] - dag_nodes) / tasks["count"]:.1f} s | - |
+| mean time per task beyond its node | {
+        (tasks["summed"] - dag_nodes) / tasks["count"]:.1f} s | - |
 
 Wall time, Airflow / `kedro run`: **{dag_s / plain_s:.2f}**. Test accuracy identical in
 {identical} of {len(accuracies)} rows of the results table (largest difference
-{difference.max() * 100:.2f} percentage points).
+{difference.max() * 100:.2f} percentage points){
+        f"; no test accuracy in either run: {unscored}" if unscored else ""
+    }.
 """
     remarks = f"{REMARKS}\n\nHand-written: none yet.\n"
     if args.results_file.exists():
