@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Integration check, not part of `make test` (it installs Apache Airflow; about four
-# minutes on the 2-core machine from an empty environment, 1.5 of them installing):
+# Integration check, not part of `make test` (it installs Apache Airflow, then runs the
+# whole pipeline twice on the sample: about half an hour on the 2-core machine):
 # runs the committed DAGs of airflow_dags/ in a real Airflow on the bundled sample.
 #
 #  1. A virtual environment of its own (default /tmp/agnews-airflow-venv) with
@@ -17,6 +17,17 @@
 #  5. Two files dropped in data/01_raw/incoming/ (CSV and JSON Lines), then
 #     `airflow dags test` on the batch-scoring DAG: one predictions file per drop must
 #     appear under data/07_model_output/batch/, one row per article, from the family.
+#  6. The full reproduction DAG (every stage, one task per node in a task group per
+#     family and approach, environment airflow_full) on the sample, unchanged epochs,
+#     in a fresh scratch copy whose airflow_full has its two links to conf/full removed
+#     (so: base's sample data, data_dir data; nothing is downloaded). Every task must
+#     succeed, the results table must exist, and every node must have left exactly one
+#     resource record, all under the DAG run's one Kedro version (parallel tasks lose
+#     none).
+#  7. The same pipeline under a plain `kedro run` (base, SequentialRunner) in another
+#     fresh copy. Both wall times, the tasks' timings and the two runs' test
+#     accuracies go to benchmarks/results/airflow_fanout.md in this project (the
+#     section from "## Remarks" on is hand-written and kept).
 #
 # Usage: scripts/airflow_integration.sh [VENV_DIR]
 #   AIRFLOW_VERSION (default 3.3.2) and PYTHON (default python3, must be 3.11) apply
@@ -41,7 +52,11 @@ family="$(sed -n -E "s/^nightly_family: *[\"']?([A-Za-z0-9_]+).*/\1/p" \
 [ -n "$family" ] || fail "conf/airflow/airflow.yml: no 'nightly_family: <family>' line"
 NIGHTLY_DAG="agnews_pipeline_retrain_${family}"
 BATCH_DAG="agnews_pipeline_batch_predict"
-for dag_file in batch_predict "retrain_${family}"; do
+FULL_DAG="$(sed -n -E "s/^ *dag_id: *[\"']?([A-Za-z0-9_]+).*/\1/p" \
+    "$PROJECT/conf/airflow_full/airflow.yml")"
+[ -n "$FULL_DAG" ] || fail "conf/airflow_full/airflow.yml: no 'dag_id: <id>' line"
+RESULTS_FILE="$PROJECT/benchmarks/results/airflow_fanout.md"
+for dag_file in batch_predict "retrain_${family}" full; do
     [ -f "$PROJECT/airflow_dags/agnews_pipeline_airflow_${dag_file}_dag.py" ] \
         || fail "airflow_dags/ has no DAG for ${dag_file}: run scripts/generate_airflow_dags.sh"
 done
@@ -91,6 +106,7 @@ export AIRFLOW__API_AUTH__JWT_SECRET
 mkdir -p "$AIRFLOW_HOME" "$AIRFLOW__CORE__DAGS_FOLDER"
 cp "$PROJECT/airflow_dags/agnews_pipeline_airflow_batch_predict_dag.py" \
     "$PROJECT/airflow_dags/agnews_pipeline_airflow_retrain_${family}_dag.py" \
+    "$PROJECT/airflow_dags/agnews_pipeline_airflow_full_dag.py" \
     "$AIRFLOW__CORE__DAGS_FOLDER/"
 AIRFLOW="$VENV/bin/airflow"
 say "airflow db migrate in $AIRFLOW_HOME"
@@ -100,7 +116,7 @@ say "airflow db migrate in $AIRFLOW_HOME"
     || fail "airflow dags reserialize: see $WORK/reserialize.log"
 "$AIRFLOW" dags list-import-errors > "$WORK/import_errors.log" 2>&1 || true
 "$AIRFLOW" dags list > "$WORK/dags_list.log" 2>&1 || fail "airflow dags list: see $WORK/dags_list.log"
-for dag_id in "$NIGHTLY_DAG" "$BATCH_DAG"; do
+for dag_id in "$NIGHTLY_DAG" "$BATCH_DAG" "$FULL_DAG"; do
     grep -q "$dag_id" "$WORK/dags_list.log" \
         || fail "Airflow did not load $dag_id: see $WORK/dags_list.log and $WORK/import_errors.log"
 done
@@ -132,34 +148,48 @@ done
 [ -n "$healthy" ] || fail "airflow api-server not answering after 120 s: see $WORK/api_server.log"
 
 # 3. The project the tasks run in: a scratch copy, never the working tree's data/.
-PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$PROJECT/src:$PROJECT" "$VENV/bin/python" -c '
+copy_project() {
+    PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$PROJECT/src:$PROJECT" "$VENV/bin/python" -c '
 import sys
 from pathlib import Path
 from tools.sandbox import copy_project
-copy_project(Path(sys.argv[1]))' "$SANDBOX"
+copy_project(Path(sys.argv[1]))' "$1"
+}
+copy_project "$SANDBOX"
 sed -i -E 's/^( *epochs:) [0-9]+/\1 2/' "$SANDBOX/conf/base/parameters_${family}.yml"
 export AGNEWS_PROJECT_PATH="$SANDBOX"
 cd "$SANDBOX"
 logical_date="$(date -u +%Y-%m-%dT%H:00:00+00:00)"
 
+now() { date +%s.%N; }
+elapsed() { "$VENV/bin/python" -c 'import sys; print(f"{float(sys.argv[2]) - float(sys.argv[1]):.1f}")' "$1" "$2"; }
+
+# Sets DAG_RUN_ID and DAG_SECONDS (the wall time of `airflow dags test`); the run's task
+# instances are kept in $WORK/<dag id>.tasks.json.
 run_dag() {
-    local dag_id="$1" log="$WORK/$1.log" started=$SECONDS
+    local dag_id="$1" log="$WORK/$1.log" started
+    started="$(now)"
     say "airflow dags test --use-executor $dag_id $logical_date (log: $log)"
     "$AIRFLOW" dags test --use-executor "$dag_id" "$logical_date" > "$log" 2>&1 \
         || fail "airflow dags test $dag_id exited $?: see $log"
+    DAG_SECONDS="$(elapsed "$started" "$(now)")"
     local run_id tasks
     run_id="$("$AIRFLOW" dags list-runs "$dag_id" --state success --output json 2>/dev/null \
         | "$VENV/bin/python" -c 'import json, sys; print(json.load(sys.stdin)[0]["run_id"])')" \
         || fail "$dag_id has no successful run: see $log"
+    "$AIRFLOW" tasks states-for-dag-run "$dag_id" "$run_id" --output json \
+        > "$WORK/$dag_id.tasks.json" 2>/dev/null \
+        || fail "$dag_id run $run_id: cannot list its task instances"
     # Every task instance of the run, with its state: all of them must have succeeded.
-    tasks="$("$AIRFLOW" tasks states-for-dag-run "$dag_id" "$run_id" --output json 2>/dev/null \
-        | "$VENV/bin/python" -c '
+    tasks="$("$VENV/bin/python" -c '
 import json, sys
-states = [row["state"] for row in json.load(sys.stdin)]
+states = [row["state"] for row in json.load(open(sys.argv[1]))]
 if not states or set(states) != {"success"}:
     sys.exit(f"task states: {states}")
-print(len(states))')" || fail "$dag_id run $run_id: not every task succeeded: see $log"
-    say "$dag_id: run $run_id, $tasks tasks succeeded in $((SECONDS - started)) s"
+print(len(states))' "$WORK/$dag_id.tasks.json")" \
+        || fail "$dag_id run $run_id: not every task succeeded: see $log"
+    DAG_RUN_ID="$run_id"
+    say "$dag_id: run $run_id, $tasks tasks succeeded in $DAG_SECONDS s"
 }
 
 # 4. Nightly retraining.
@@ -215,5 +245,59 @@ for name, ids in expected.items():
     print(f"{name}: {len(frame)} predictions by {frame['family'][0]}.{frame['approach'][0]}")
 EOF
 
-say "PASSED in $((SECONDS - STARTED)) s ($versions; DAGs $NIGHTLY_DAG and $BATCH_DAG)"
+# 6. The full reproduction on the sample, fanned out: a fresh copy, the real epochs.
+FULL_SANDBOX="$WORK/full_project"
+PLAIN_SANDBOX="$WORK/plain_project"
+copy_project "$FULL_SANDBOX"
+copy_project "$PLAIN_SANDBOX"
+# airflow_full without its links to conf/full: base's sample data and data_dir.
+rm "$FULL_SANDBOX/conf/airflow_full/globals.yml" "$FULL_SANDBOX/conf/airflow_full/catalog_full.yml"
+export AGNEWS_PROJECT_PATH="$FULL_SANDBOX"
+cd "$FULL_SANDBOX"
+FULL_LOAD="$(cut -d' ' -f1-3 /proc/loadavg)"
+run_dag "$FULL_DAG"
+FULL_SECONDS="$DAG_SECONDS"
+FULL_RUN_ID="$DAG_RUN_ID"
+[ -e "$FULL_SANDBOX/data/08_reporting/results.csv" ] || fail "no results table after $FULL_DAG"
+[ ! -e "$FULL_SANDBOX/data/full" ] || fail "$FULL_DAG wrote under data/full: not the sample"
+# One record per node (none lost by parallel tasks), all under the run's one version.
+PYTHONPATH="$PROJECT/src" "$VENV/bin/python" -c '
+import json, sys
+from pathlib import Path
+from kedro.framework.project import pipelines
+from kedro.framework.startup import bootstrap_project
+
+project = Path(sys.argv[1])
+bootstrap_project(project)
+expected = {node.name for node in pipelines["__default__"].nodes}
+folder = project / "data/08_reporting/node_resources"
+records = [json.loads(path.read_text()) for path in folder.glob("*/*.json")]
+nodes = [record["node"] for record in records]
+missing = sorted(expected - set(nodes))
+twice = sorted({node for node in nodes if nodes.count(node) > 1})
+assert not missing and not twice and set(nodes) == expected, (missing, twice)
+run_ids = {record["run_id"] for record in records}
+assert len(run_ids) == 1, run_ids
+print(f"{len(records)} node records, one per node, all of run {run_ids.pop()}")
+' "$FULL_SANDBOX" || fail "$FULL_DAG: node resource records missing, doubled or mixed"
+
+# 7. The same pipeline under a plain `kedro run`, in a fresh copy, same environment.
+cd "$PLAIN_SANDBOX"
+PLAIN_LOAD="$(cut -d' ' -f1-3 /proc/loadavg)"
+say "kedro run (base: the sample) in $PLAIN_SANDBOX (log: $WORK/plain_kedro_run.log)"
+started="$(now)"
+"$VENV/bin/kedro" run > "$WORK/plain_kedro_run.log" 2>&1 \
+    || fail "kedro run exited $?: see $WORK/plain_kedro_run.log"
+PLAIN_SECONDS="$(elapsed "$started" "$(now)")"
+say "kedro run: $PLAIN_SECONDS s"
+
+"$VENV/bin/python" "$PROJECT/scripts/airflow_fanout_report.py" "$RESULTS_FILE" \
+    --dag-id "$FULL_DAG" --run-id "$FULL_RUN_ID" --tasks "$WORK/$FULL_DAG.tasks.json" \
+    --dag-project "$FULL_SANDBOX" --dag-seconds "$FULL_SECONDS" --dag-load "$FULL_LOAD" \
+    --plain-project "$PLAIN_SANDBOX" --plain-seconds "$PLAIN_SECONDS" \
+    --plain-load "$PLAIN_LOAD" --versions "$versions" \
+    || fail "writing $RESULTS_FILE"
+
+say "PASSED in $((SECONDS - STARTED)) s ($versions; DAGs $NIGHTLY_DAG, $BATCH_DAG, $FULL_DAG)"
+say "$FULL_DAG: $FULL_SECONDS s; kedro run: $PLAIN_SECONDS s; see $RESULTS_FILE"
 say "scratch files kept in $WORK"

@@ -2,9 +2,12 @@
 # Regenerates the committed Airflow DAGs with kedro-airflow: one for `batch_predict`
 # (hourly) and one for `retrain_<family>` (nightly: the family named by `nightly_family`
 # in conf/airflow/airflow.yml, then the results table that batch_predict picks its
-# serving model from). Each Kedro node becomes one Airflow task; the Kedro
-# environment `airflow` persists the datasets base keeps in memory, so that every task
-# can run in its own process or on its own worker.
+# serving model from), both in the environment `airflow`; and the full reproduction
+# (`__default__`, triggered by hand) in the environment `airflow_full` (conf/full and
+# conf/airflow combined), its tasks in one task group per family and per approach
+# (airflow_dags/fanout_dag_template.j2). Each Kedro node becomes one Airflow task; both
+# environments persist the datasets base keeps in memory, so that every task can run in
+# its own process or on its own worker.
 #
 # Usage: scripts/generate_airflow_dags.sh [TARGET_DIR]   (default: airflow_dags)
 # Uses the project's .venv unless KEDRO / PYTHON point elsewhere.
@@ -48,5 +51,17 @@ if ! "$KEDRO" airflow create \
     echo "kedro airflow create failed for pipelines batch_predict and" \
         "retrain_${family} (nightly_family: ${family} in ${CONFIG}); the registered" \
         "pipelines are listed by 'kedro registry list'." >&2
+    exit 1
+fi
+
+# The full reproduction: every stage, the families' approaches side by side.
+FULL_ENV=airflow_full
+if ! "$KEDRO" airflow create \
+    --env="$FULL_ENV" \
+    --pipelines=__default__ \
+    --jinja-file=airflow_dags/fanout_dag_template.j2 \
+    --target-dir="$TARGET"; then
+    echo "kedro airflow create failed for the pipeline __default__ in the environment" \
+        "${FULL_ENV} (conf/${FULL_ENV}/)." >&2
     exit 1
 fi

@@ -1,17 +1,20 @@
 """The committed Airflow DAGs: reproducible, one task per Kedro node, nothing lost between.
 
 Airflow is not installed in the project's environment, so the DAG files are read as
-Python syntax; scripts/airflow_integration.sh runs them in a real Airflow.
+Python syntax; one test loads them in the Airflow of scripts/airflow_integration.sh's
+environment when it exists, and that script runs them in a real Airflow.
 """
 
 from __future__ import annotations
 
 import ast
+import json
 import os
 import re
 import subprocess
 import sys
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -26,6 +29,14 @@ from tools.sandbox import KEDRO, PROJECT_ROOT
 DAGS_FOLDER = PROJECT_ROOT / "airflow_dags"
 GENERATOR = PROJECT_ROOT / "scripts" / "generate_airflow_dags.sh"
 AIRFLOW_CONFIG = PROJECT_ROOT / "conf" / "airflow" / "airflow.yml"
+# The full reproduction: `__default__` in the environment combining conf/full and
+# conf/airflow, its tasks grouped by Kedro namespace (family, then approach).
+FULL_DAG_FILE = DAGS_FOLDER / "agnews_pipeline_airflow_full_dag.py"
+FULL_DAG_ID = "agnews_pipeline_full_reproduction"
+# The Python of scripts/airflow_integration.sh's environment, which has Airflow.
+AIRFLOW_PYTHON = Path(
+    os.environ.get("AGNEWS_AIRFLOW_PYTHON", "/tmp/agnews-airflow-venv/bin/python")
+)
 # Airflow 3.3's task id rules (utils.helpers.KEY_REGEX, models.base.ID_LEN).
 TASK_ID = re.compile(r"^[\w.-]{1,250}$")
 
@@ -39,6 +50,8 @@ class GeneratedDag:
     env: str = ""
     dag_arguments: dict[str, object] = field(default_factory=dict)
     task_nodes: dict[str, list[str]] = field(default_factory=dict)
+    # The Kedro namespace whose task group a task sits in ("" outside any group).
+    task_groups: dict[str, str] = field(default_factory=dict)
     edges: set[tuple[str, str]] = field(default_factory=set)
 
 
@@ -74,9 +87,18 @@ def _read_task(function: ast.FunctionDef, dag: GeneratedDag) -> None:
         if isinstance(node, ast.Call) and ast.unparse(node.func) == "_run_kedro_node"
     ]
     assert len(calls) == 1, f"{dag.path.name}: {function.name} runs {len(calls)} slices"
-    task_id = str(_keywords(task)["task_id"])
+    arguments = _keywords(task)
+    task_id = str(arguments["task_id"])
+    group = ""
+    for call in [k.value for k in task.keywords if k.arg == "task_group"]:
+        # task_group=_task_group(groups, "<namespace>"): Airflow prefixes the task id
+        # with the ids of its nested groups, i.e. the namespace.
+        assert isinstance(call, ast.Call) and ast.unparse(call.func) == "_task_group"
+        group = str(_constant(call.args[1]))
+        task_id = f"{group}.{task_id}" if group else task_id
     assert task_id not in dag.task_nodes, f"{dag.path.name}: task {task_id} twice"
     dag.task_nodes[task_id] = list(_keywords(calls[0])["node_names"])
+    dag.task_groups[task_id] = group
 
 
 def parse_dag(path: Path) -> GeneratedDag:
@@ -112,12 +134,12 @@ def dags() -> dict[str, GeneratedDag]:
     return {dag.pipeline_name: dag for dag in parsed}
 
 
-@pytest.fixture(scope="module")
-def airflow_catalog():
-    """The catalog of the Kedro environment the DAGs run in."""
+@cache
+def _environment_catalog(env: str):
+    """The catalog of a Kedro environment a DAG runs in (nothing is loaded)."""
     bootstrap_project(PROJECT_ROOT)
-    with KedroSession.create(project_path=PROJECT_ROOT, env="airflow") as session:
-        yield session.load_context().catalog
+    with KedroSession.create(project_path=PROJECT_ROOT, env=env) as session:
+        return session.load_context().catalog
 
 
 @pytest.fixture(scope="module")
@@ -148,19 +170,25 @@ def test_generator_reproduces_the_committed_dags_byte_for_byte(tmp_path):
         )
 
 
-def test_the_dags_are_batch_scoring_hourly_and_the_configured_family_nightly(dags):
+def test_the_dags_are_batch_scoring_hourly_the_configured_family_nightly_and_all(dags):
     family = yaml.safe_load(AIRFLOW_CONFIG.read_text())["nightly_family"]
-    assert set(dags) == {"batch_predict", f"retrain_{family}"}
+    assert set(dags) == {"batch_predict", f"retrain_{family}", "__default__"}
     batch, nightly = dags["batch_predict"], dags[f"retrain_{family}"]
     assert batch.dag_arguments["dag_id"] == "agnews_pipeline_batch_predict"
     assert batch.dag_arguments["schedule"] == "@hourly"
     assert nightly.dag_arguments["dag_id"] == f"agnews_pipeline_retrain_{family}"
     assert nightly.dag_arguments["schedule"] == "0 2 * * *"
-    for dag in dags.values():
+    for dag in (batch, nightly):
         assert dag.env == "airflow", dag.path.name
+        assert dag.path.name == f"agnews_pipeline_airflow_{dag.pipeline_name}_dag.py"
+    full = dags["__default__"]
+    assert full.path == FULL_DAG_FILE
+    assert full.env == "airflow_full"
+    assert full.dag_arguments["dag_id"] == FULL_DAG_ID
+    assert full.dag_arguments["schedule"] is None  # triggered by hand
+    for dag in dags.values():
         assert dag.dag_arguments["max_active_runs"] == 1, dag.path.name
         assert dag.dag_arguments["catchup"] is False, dag.path.name
-        assert dag.path.name == f"agnews_pipeline_airflow_{dag.pipeline_name}_dag.py"
 
 
 def test_every_kedro_node_is_one_task_and_every_dependency_an_edge(dags):
@@ -180,14 +208,15 @@ def test_every_kedro_node_is_one_task_and_every_dependency_an_edge(dags):
         assert edges == expected, name
 
 
-def test_nothing_passes_between_tasks_in_memory(dags, airflow_catalog):
+def test_nothing_passes_between_tasks_in_memory(dags):
     bootstrap_project(PROJECT_ROOT)
-    for name in dags:
+    for name, dag in dags.items():
         pipeline = pipelines[name]
+        catalog = _environment_catalog(dag.env)
         produced = {output for node in pipeline.nodes for output in node.outputs}
         consumed = {input_ for node in pipeline.nodes for input_ in node.inputs}
         for dataset_name in sorted(produced & consumed):
-            dataset = airflow_catalog.get(dataset_name)
+            dataset = catalog.get(dataset_name)
             assert dataset is not None and not isinstance(dataset, MemoryDataset), (
                 f"{name}: {dataset_name} would be lost between two Airflow tasks"
             )
@@ -199,24 +228,172 @@ def _where(dataset) -> dict[str, object]:
     return {key: value for key, value in description.items() if key != "version"}
 
 
+@pytest.mark.parametrize(
+    ("airflow_env", "plain_env", "data_dir"),
+    [("airflow", None, "data"), ("airflow_full", "full", "data/full")],
+)
 def test_the_airflow_environment_only_adds_storage_for_in_memory_datasets(
-    airflow_catalog, base_catalog
+    airflow_env, plain_env, data_dir, base_catalog
 ):
+    """`airflow` is base plus the handoffs; `airflow_full` is `full` plus the same."""
     bootstrap_project(PROJECT_ROOT)
+    airflow_catalog = _environment_catalog(airflow_env)
+    plain_catalog = _environment_catalog(plain_env) if plain_env else base_catalog
     handoffs = []
     for dataset_name in sorted(pipelines["__default__"].datasets()):
         if dataset_name.startswith("params:") or dataset_name == "parameters":
             continue
-        base = base_catalog.get(dataset_name)
+        base = plain_catalog.get(dataset_name)
         in_airflow = airflow_catalog.get(dataset_name)
         if base is None or isinstance(base, MemoryDataset):
             handoffs.append(dataset_name)
             path = str(in_airflow._filepath)  # noqa: SLF001 - the location is the point
             assert path.endswith(
-                f"/02_intermediate/airflow/outside_airflow/{dataset_name}.pickle"
+                f"/{data_dir}/02_intermediate/airflow/outside_airflow/{dataset_name}.pickle"
             )
         else:
             assert type(in_airflow) is type(base), dataset_name
             assert _where(in_airflow) == _where(base), dataset_name
     assert "keras_train_tokens" in handoffs
     assert "glove_haiku.mean.training_history" in handoffs
+
+
+def _approach_namespaces() -> set[str]:
+    """Every trained approach's namespace, the baselines' included, the ensemble's not."""
+    from agnews_pipeline.pipelines.reporting.pipeline import (  # noqa: PLC0415
+        FAMILY_APPROACHES,
+    )
+
+    return {
+        f"{family}.{approach}"
+        for family, approaches in FAMILY_APPROACHES.items()
+        if family != "ensemble"
+        for approach in approaches
+    }
+
+
+def _reachable(
+    edges: set[tuple[str, str]], start: set[str], *, upstream: bool
+) -> set[str]:
+    """The tasks reachable from ``start`` along the edges (or against them), not ``start``."""
+    step: dict[str, set[str]] = {}
+    for parent, child in edges:
+        before, after = (child, parent) if upstream else (parent, child)
+        step.setdefault(before, set()).add(after)
+    found, frontier = set(), set(start)
+    while frontier:
+        frontier = {t for task in frontier for t in step.get(task, ())} - found
+        found |= frontier
+    return found - start
+
+
+def test_the_full_reproduction_has_a_task_group_per_approach(dags):
+    full = dags["__default__"]
+    approaches = _approach_namespaces()
+    assert len(approaches) == 22  # 20 neural approaches in 5 families, 2 baselines
+    for task, group in full.task_groups.items():
+        # Each task sits in the group of its Kedro namespace; its id is the node name.
+        assert full.task_nodes[task] == [task]
+        assert group == task.rpartition(".")[0], task
+    assert approaches <= set(full.task_groups.values())
+    for approach in sorted(approaches):
+        steps = {
+            task.rpartition(".")[2]
+            for task, group in full.task_groups.items()
+            if group == approach
+        }
+        assert any(step.startswith("train_") for step in steps), approach
+        assert any(step.startswith("evaluate_") for step in steps), approach
+        if not approach.startswith("baselines."):
+            assert "explain_article_node" in steps, approach
+
+
+def test_the_full_reproduction_runs_shared_stages_then_approaches_side_by_side_then_the_report(
+    dags,
+):
+    from agnews_pipeline.pipelines.reporting.pipeline import (  # noqa: PLC0415
+        create_results_pipeline,
+    )
+
+    bootstrap_project(PROJECT_ROOT)
+    full = dags["__default__"]
+    approaches = _approach_namespaces()
+    approach_of = {t: g for t, g in full.task_groups.items() if g in approaches}
+    shared = {
+        node.name
+        for stage in ("ingestion", "text_features", "glove")
+        for node in pipelines[stage].nodes
+    }
+    closing = {node.name for node in pipelines["ensemble"].nodes} | {
+        node.name for node in create_results_pipeline().nodes
+    }
+    assert shared | closing <= set(full.task_nodes)
+    for approach in sorted(approaches):
+        members = {t for t, g in approach_of.items() if g == approach}
+        before = _reachable(full.edges, members, upstream=True)
+        # Only shared stages (and the family's own preparation, such as gluonnlp's
+        # GloVe matrices) come before an approach: no approach waits for another.
+        family = approach.partition(".")[0]
+        assert before & shared, approach
+        assert all(
+            task in shared
+            or (task.startswith(f"{family}.") and task not in approach_of)
+            for task in before
+        ), (approach, sorted(before - shared))
+        # The ensemble and the report come after every approach, and nothing else does.
+        after = _reachable(full.edges, members, upstream=False) - members
+        assert {"fit_ensemble_node", "build_results_table_node"} <= after, approach
+        assert not after & shared, approach
+    after_any = _reachable(full.edges, set(approach_of), upstream=False) - set(
+        approach_of
+    )
+    assert after_any == closing
+    for task in ("render_results_markdown_node", "plot_accuracy_chart_node"):
+        before = _reachable(full.edges, {task}, upstream=True)
+        assert {approach_of[t] for t in before if t in approach_of} == approaches, task
+
+
+@pytest.mark.skipif(
+    not AIRFLOW_PYTHON.exists(),
+    reason=f"no Airflow at {AIRFLOW_PYTHON} (scripts/airflow_integration.sh creates it)",
+)
+def test_airflow_loads_the_full_reproduction_with_its_task_groups(dags, tmp_path):
+    full = dags["__default__"]
+    dags_folder = tmp_path / "dags"
+    dags_folder.mkdir()
+    (dags_folder / FULL_DAG_FILE.name).write_bytes(FULL_DAG_FILE.read_bytes())
+    loader = """
+import json, sys
+from airflow.dag_processing.dagbag import DagBag
+bag = DagBag(sys.argv[1])
+dag = bag.dags.get(sys.argv[2])
+print(json.dumps({
+    "errors": {path: str(error) for path, error in bag.import_errors.items()},
+    "tasks": None if dag is None else {
+        task.task_id: [task.task_group.group_id or "", sorted(task.upstream_task_ids)]
+        for task in dag.tasks
+    },
+}))
+"""
+    result = subprocess.run(
+        [str(AIRFLOW_PYTHON), "-c", loader, str(dags_folder), FULL_DAG_ID],
+        env={
+            **os.environ,
+            "AIRFLOW_HOME": str(tmp_path / "airflow_home"),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__DAGS_FOLDER": str(dags_folder),
+        },
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    loaded = json.loads(result.stdout.strip().splitlines()[-1])
+    assert loaded["errors"] == {}
+    tasks = loaded["tasks"]
+    assert tasks is not None, f"Airflow did not load {FULL_DAG_ID}"
+    assert {task: group for task, (group, _) in tasks.items()} == full.task_groups
+    assert {
+        (parent, task) for task, (_, parents) in tasks.items() for parent in parents
+    } == full.edges
