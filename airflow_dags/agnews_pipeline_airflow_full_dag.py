@@ -97,6 +97,10 @@ def agnews_pipeline_full_reproduction():
     def split_train_validation_node():
         _run_kedro_node(node_names=["split_train_validation_node"])
 
+    @task(task_id="train_char_tfidf_logreg_baseline_node", task_group=_task_group(groups, "baselines.char_tfidf_logreg"))
+    def baselines__char_tfidf_logreg__train_char_tfidf_logreg_baseline_node():
+        _run_kedro_node(node_names=["baselines.char_tfidf_logreg.train_char_tfidf_logreg_baseline_node"])
+
     @task(task_id="train_fasttext_baseline_node", task_group=_task_group(groups, "baselines.fasttext"))
     def baselines__fasttext__train_fasttext_baseline_node():
         _run_kedro_node(node_names=["baselines.fasttext.train_fasttext_baseline_node"])
@@ -104,6 +108,10 @@ def agnews_pipeline_full_reproduction():
     @task(task_id="train_tfidf_logreg_baseline_node", task_group=_task_group(groups, "baselines.tfidf_logreg"))
     def baselines__tfidf_logreg__train_tfidf_logreg_baseline_node():
         _run_kedro_node(node_names=["baselines.tfidf_logreg.train_tfidf_logreg_baseline_node"])
+
+    @task(task_id="train_tfidf_naive_bayes_baseline_node", task_group=_task_group(groups, "baselines.tfidf_naive_bayes"))
+    def baselines__tfidf_naive_bayes__train_tfidf_naive_bayes_baseline_node():
+        _run_kedro_node(node_names=["baselines.tfidf_naive_bayes.train_tfidf_naive_bayes_baseline_node"])
 
     @task(task_id="tokenize_test_node", task_group=_task_group(groups, "text_features.basic_english"))
     def text_features__basic_english__tokenize_test_node():
@@ -141,6 +149,10 @@ def agnews_pipeline_full_reproduction():
     def text_features__word_regex__tokenize_validation_node():
         _run_kedro_node(node_names=["text_features.word_regex.tokenize_validation_node"])
 
+    @task(task_id="predict_baseline_splits_node", task_group=_task_group(groups, "baselines.char_tfidf_logreg"))
+    def baselines__char_tfidf_logreg__predict_baseline_splits_node():
+        _run_kedro_node(node_names=["baselines.char_tfidf_logreg.predict_baseline_splits_node"])
+
     @task(task_id="predict_baseline_splits_node", task_group=_task_group(groups, "baselines.fasttext"))
     def baselines__fasttext__predict_baseline_splits_node():
         _run_kedro_node(node_names=["baselines.fasttext.predict_baseline_splits_node"])
@@ -148,6 +160,10 @@ def agnews_pipeline_full_reproduction():
     @task(task_id="predict_baseline_splits_node", task_group=_task_group(groups, "baselines.tfidf_logreg"))
     def baselines__tfidf_logreg__predict_baseline_splits_node():
         _run_kedro_node(node_names=["baselines.tfidf_logreg.predict_baseline_splits_node"])
+
+    @task(task_id="predict_baseline_splits_node", task_group=_task_group(groups, "baselines.tfidf_naive_bayes"))
+    def baselines__tfidf_naive_bayes__predict_baseline_splits_node():
+        _run_kedro_node(node_names=["baselines.tfidf_naive_bayes.predict_baseline_splits_node"])
 
     @task(task_id="fit_vocabulary_node", task_group=_task_group(groups, "text_features.basic_english"))
     def text_features__basic_english__fit_vocabulary_node():
@@ -161,6 +177,10 @@ def agnews_pipeline_full_reproduction():
     def text_features__word_regex__fit_vocabulary_node():
         _run_kedro_node(node_names=["text_features.word_regex.fit_vocabulary_node"])
 
+    @task(task_id="evaluate_baseline_node", task_group=_task_group(groups, "baselines.char_tfidf_logreg"))
+    def baselines__char_tfidf_logreg__evaluate_baseline_node():
+        _run_kedro_node(node_names=["baselines.char_tfidf_logreg.evaluate_baseline_node"])
+
     @task(task_id="evaluate_baseline_node", task_group=_task_group(groups, "baselines.fasttext"))
     def baselines__fasttext__evaluate_baseline_node():
         _run_kedro_node(node_names=["baselines.fasttext.evaluate_baseline_node"])
@@ -168,6 +188,10 @@ def agnews_pipeline_full_reproduction():
     @task(task_id="evaluate_baseline_node", task_group=_task_group(groups, "baselines.tfidf_logreg"))
     def baselines__tfidf_logreg__evaluate_baseline_node():
         _run_kedro_node(node_names=["baselines.tfidf_logreg.evaluate_baseline_node"])
+
+    @task(task_id="evaluate_baseline_node", task_group=_task_group(groups, "baselines.tfidf_naive_bayes"))
+    def baselines__tfidf_naive_bayes__evaluate_baseline_node():
+        _run_kedro_node(node_names=["baselines.tfidf_naive_bayes.evaluate_baseline_node"])
 
     @task(task_id="build_embedding_matrix_node", task_group=_task_group(groups, "glove.basic_english_6b_50d"))
     def glove__basic_english_6b_50d__build_embedding_matrix_node():
@@ -181,13 +205,13 @@ def agnews_pipeline_full_reproduction():
     def glove__word_regex_6b_50d__build_embedding_matrix_node():
         _run_kedro_node(node_names=["glove.word_regex_6b_50d.build_embedding_matrix_node"])
 
-    @task(task_id="build_glove_embedding_node", task_group=_task_group(groups, "glove_gluonnlp.glove_42b"))
-    def glove_gluonnlp__glove_42b__build_glove_embedding_node():
-        _run_kedro_node(node_names=["glove_gluonnlp.glove_42b.build_glove_embedding_node"])
+    @task(task_id="build_glove_embedding_node", task_group=_task_group(groups, "glove_gluonnlp.word_regex_42b_300d"))
+    def glove_gluonnlp__word_regex_42b_300d__build_glove_embedding_node():
+        _run_kedro_node(node_names=["glove_gluonnlp.word_regex_42b_300d.build_glove_embedding_node"])
 
-    @task(task_id="build_glove_embedding_node", task_group=_task_group(groups, "glove_gluonnlp.glove_840b"))
-    def glove_gluonnlp__glove_840b__build_glove_embedding_node():
-        _run_kedro_node(node_names=["glove_gluonnlp.glove_840b.build_glove_embedding_node"])
+    @task(task_id="build_glove_embedding_node", task_group=_task_group(groups, "glove_gluonnlp.word_regex_840b_300d"))
+    def glove_gluonnlp__word_regex_840b_300d__build_glove_embedding_node():
+        _run_kedro_node(node_names=["glove_gluonnlp.word_regex_840b_300d.build_glove_embedding_node"])
 
     @task(task_id="encode_test_node", task_group=_task_group(groups, "text_features.basic_english_25"))
     def text_features__basic_english_25__encode_test_node():
@@ -768,8 +792,10 @@ def agnews_pipeline_full_reproduction():
     tasks = {
         "prepare_test_split_node": prepare_test_split_node(),
         "split_train_validation_node": split_train_validation_node(),
+        "baselines.char_tfidf_logreg.train_char_tfidf_logreg_baseline_node": baselines__char_tfidf_logreg__train_char_tfidf_logreg_baseline_node(),
         "baselines.fasttext.train_fasttext_baseline_node": baselines__fasttext__train_fasttext_baseline_node(),
         "baselines.tfidf_logreg.train_tfidf_logreg_baseline_node": baselines__tfidf_logreg__train_tfidf_logreg_baseline_node(),
+        "baselines.tfidf_naive_bayes.train_tfidf_naive_bayes_baseline_node": baselines__tfidf_naive_bayes__train_tfidf_naive_bayes_baseline_node(),
         "text_features.basic_english.tokenize_test_node": text_features__basic_english__tokenize_test_node(),
         "text_features.basic_english.tokenize_train_node": text_features__basic_english__tokenize_train_node(),
         "text_features.basic_english.tokenize_validation_node": text_features__basic_english__tokenize_validation_node(),
@@ -779,18 +805,22 @@ def agnews_pipeline_full_reproduction():
         "text_features.word_regex.tokenize_test_node": text_features__word_regex__tokenize_test_node(),
         "text_features.word_regex.tokenize_train_node": text_features__word_regex__tokenize_train_node(),
         "text_features.word_regex.tokenize_validation_node": text_features__word_regex__tokenize_validation_node(),
+        "baselines.char_tfidf_logreg.predict_baseline_splits_node": baselines__char_tfidf_logreg__predict_baseline_splits_node(),
         "baselines.fasttext.predict_baseline_splits_node": baselines__fasttext__predict_baseline_splits_node(),
         "baselines.tfidf_logreg.predict_baseline_splits_node": baselines__tfidf_logreg__predict_baseline_splits_node(),
+        "baselines.tfidf_naive_bayes.predict_baseline_splits_node": baselines__tfidf_naive_bayes__predict_baseline_splits_node(),
         "text_features.basic_english.fit_vocabulary_node": text_features__basic_english__fit_vocabulary_node(),
         "text_features.keras.fit_vocabulary_node": text_features__keras__fit_vocabulary_node(),
         "text_features.word_regex.fit_vocabulary_node": text_features__word_regex__fit_vocabulary_node(),
+        "baselines.char_tfidf_logreg.evaluate_baseline_node": baselines__char_tfidf_logreg__evaluate_baseline_node(),
         "baselines.fasttext.evaluate_baseline_node": baselines__fasttext__evaluate_baseline_node(),
         "baselines.tfidf_logreg.evaluate_baseline_node": baselines__tfidf_logreg__evaluate_baseline_node(),
+        "baselines.tfidf_naive_bayes.evaluate_baseline_node": baselines__tfidf_naive_bayes__evaluate_baseline_node(),
         "glove.basic_english_6b_50d.build_embedding_matrix_node": glove__basic_english_6b_50d__build_embedding_matrix_node(),
         "glove.keras_6b_50d.build_embedding_matrix_node": glove__keras_6b_50d__build_embedding_matrix_node(),
         "glove.word_regex_6b_50d.build_embedding_matrix_node": glove__word_regex_6b_50d__build_embedding_matrix_node(),
-        "glove_gluonnlp.glove_42b.build_glove_embedding_node": glove_gluonnlp__glove_42b__build_glove_embedding_node(),
-        "glove_gluonnlp.glove_840b.build_glove_embedding_node": glove_gluonnlp__glove_840b__build_glove_embedding_node(),
+        "glove_gluonnlp.word_regex_42b_300d.build_glove_embedding_node": glove_gluonnlp__word_regex_42b_300d__build_glove_embedding_node(),
+        "glove_gluonnlp.word_regex_840b_300d.build_glove_embedding_node": glove_gluonnlp__word_regex_840b_300d__build_glove_embedding_node(),
         "text_features.basic_english_25.encode_test_node": text_features__basic_english_25__encode_test_node(),
         "text_features.basic_english_25.encode_train_node": text_features__basic_english_25__encode_train_node(),
         "text_features.basic_english_25.encode_validation_node": text_features__basic_english_25__encode_validation_node(),
@@ -936,8 +966,10 @@ def agnews_pipeline_full_reproduction():
         "plot_accuracy_chart_node": plot_accuracy_chart_node(),
         "render_results_markdown_node": render_results_markdown_node(),
     }
+    tasks["split_train_validation_node"] >> tasks["baselines.char_tfidf_logreg.train_char_tfidf_logreg_baseline_node"]
     tasks["split_train_validation_node"] >> tasks["baselines.fasttext.train_fasttext_baseline_node"]
     tasks["split_train_validation_node"] >> tasks["baselines.tfidf_logreg.train_tfidf_logreg_baseline_node"]
+    tasks["split_train_validation_node"] >> tasks["baselines.tfidf_naive_bayes.train_tfidf_naive_bayes_baseline_node"]
     tasks["prepare_test_split_node"] >> tasks["text_features.basic_english.tokenize_test_node"]
     tasks["split_train_validation_node"] >> tasks["text_features.basic_english.tokenize_train_node"]
     tasks["split_train_validation_node"] >> tasks["text_features.basic_english.tokenize_validation_node"]
@@ -947,12 +979,18 @@ def agnews_pipeline_full_reproduction():
     tasks["prepare_test_split_node"] >> tasks["text_features.word_regex.tokenize_test_node"]
     tasks["split_train_validation_node"] >> tasks["text_features.word_regex.tokenize_train_node"]
     tasks["split_train_validation_node"] >> tasks["text_features.word_regex.tokenize_validation_node"]
+    tasks["baselines.char_tfidf_logreg.train_char_tfidf_logreg_baseline_node"] >> tasks["baselines.char_tfidf_logreg.predict_baseline_splits_node"]
+    tasks["prepare_test_split_node"] >> tasks["baselines.char_tfidf_logreg.predict_baseline_splits_node"]
+    tasks["split_train_validation_node"] >> tasks["baselines.char_tfidf_logreg.predict_baseline_splits_node"]
     tasks["baselines.fasttext.train_fasttext_baseline_node"] >> tasks["baselines.fasttext.predict_baseline_splits_node"]
     tasks["prepare_test_split_node"] >> tasks["baselines.fasttext.predict_baseline_splits_node"]
     tasks["split_train_validation_node"] >> tasks["baselines.fasttext.predict_baseline_splits_node"]
     tasks["baselines.tfidf_logreg.train_tfidf_logreg_baseline_node"] >> tasks["baselines.tfidf_logreg.predict_baseline_splits_node"]
     tasks["prepare_test_split_node"] >> tasks["baselines.tfidf_logreg.predict_baseline_splits_node"]
     tasks["split_train_validation_node"] >> tasks["baselines.tfidf_logreg.predict_baseline_splits_node"]
+    tasks["baselines.tfidf_naive_bayes.train_tfidf_naive_bayes_baseline_node"] >> tasks["baselines.tfidf_naive_bayes.predict_baseline_splits_node"]
+    tasks["prepare_test_split_node"] >> tasks["baselines.tfidf_naive_bayes.predict_baseline_splits_node"]
+    tasks["split_train_validation_node"] >> tasks["baselines.tfidf_naive_bayes.predict_baseline_splits_node"]
     tasks["text_features.basic_english.tokenize_test_node"] >> tasks["text_features.basic_english.fit_vocabulary_node"]
     tasks["text_features.basic_english.tokenize_train_node"] >> tasks["text_features.basic_english.fit_vocabulary_node"]
     tasks["text_features.basic_english.tokenize_validation_node"] >> tasks["text_features.basic_english.fit_vocabulary_node"]
@@ -962,18 +1000,22 @@ def agnews_pipeline_full_reproduction():
     tasks["text_features.word_regex.tokenize_test_node"] >> tasks["text_features.word_regex.fit_vocabulary_node"]
     tasks["text_features.word_regex.tokenize_train_node"] >> tasks["text_features.word_regex.fit_vocabulary_node"]
     tasks["text_features.word_regex.tokenize_validation_node"] >> tasks["text_features.word_regex.fit_vocabulary_node"]
+    tasks["baselines.char_tfidf_logreg.predict_baseline_splits_node"] >> tasks["baselines.char_tfidf_logreg.evaluate_baseline_node"]
+    tasks["baselines.char_tfidf_logreg.train_char_tfidf_logreg_baseline_node"] >> tasks["baselines.char_tfidf_logreg.evaluate_baseline_node"]
     tasks["baselines.fasttext.predict_baseline_splits_node"] >> tasks["baselines.fasttext.evaluate_baseline_node"]
     tasks["baselines.fasttext.train_fasttext_baseline_node"] >> tasks["baselines.fasttext.evaluate_baseline_node"]
     tasks["baselines.tfidf_logreg.predict_baseline_splits_node"] >> tasks["baselines.tfidf_logreg.evaluate_baseline_node"]
     tasks["baselines.tfidf_logreg.train_tfidf_logreg_baseline_node"] >> tasks["baselines.tfidf_logreg.evaluate_baseline_node"]
+    tasks["baselines.tfidf_naive_bayes.predict_baseline_splits_node"] >> tasks["baselines.tfidf_naive_bayes.evaluate_baseline_node"]
+    tasks["baselines.tfidf_naive_bayes.train_tfidf_naive_bayes_baseline_node"] >> tasks["baselines.tfidf_naive_bayes.evaluate_baseline_node"]
     tasks["text_features.basic_english.fit_vocabulary_node"] >> tasks["glove.basic_english_6b_50d.build_embedding_matrix_node"]
     tasks["text_features.basic_english.tokenize_train_node"] >> tasks["glove.basic_english_6b_50d.build_embedding_matrix_node"]
     tasks["text_features.keras.fit_vocabulary_node"] >> tasks["glove.keras_6b_50d.build_embedding_matrix_node"]
     tasks["text_features.keras.tokenize_train_node"] >> tasks["glove.keras_6b_50d.build_embedding_matrix_node"]
     tasks["text_features.word_regex.fit_vocabulary_node"] >> tasks["glove.word_regex_6b_50d.build_embedding_matrix_node"]
     tasks["text_features.word_regex.tokenize_train_node"] >> tasks["glove.word_regex_6b_50d.build_embedding_matrix_node"]
-    tasks["text_features.word_regex.fit_vocabulary_node"] >> tasks["glove_gluonnlp.glove_42b.build_glove_embedding_node"]
-    tasks["text_features.word_regex.fit_vocabulary_node"] >> tasks["glove_gluonnlp.glove_840b.build_glove_embedding_node"]
+    tasks["text_features.word_regex.fit_vocabulary_node"] >> tasks["glove_gluonnlp.word_regex_42b_300d.build_glove_embedding_node"]
+    tasks["text_features.word_regex.fit_vocabulary_node"] >> tasks["glove_gluonnlp.word_regex_840b_300d.build_glove_embedding_node"]
     tasks["prepare_test_split_node"] >> tasks["text_features.basic_english_25.encode_test_node"]
     tasks["text_features.basic_english.fit_vocabulary_node"] >> tasks["text_features.basic_english_25.encode_test_node"]
     tasks["text_features.basic_english.tokenize_test_node"] >> tasks["text_features.basic_english_25.encode_test_node"]
@@ -1027,19 +1069,19 @@ def agnews_pipeline_full_reproduction():
     tasks["text_features.keras.fit_vocabulary_node"] >> tasks["conv1d_flax.conv1d_single.train_model_node"]
     tasks["text_features.keras_50.encode_train_node"] >> tasks["conv1d_flax.conv1d_single.train_model_node"]
     tasks["text_features.keras_50.encode_validation_node"] >> tasks["conv1d_flax.conv1d_single.train_model_node"]
-    tasks["glove_gluonnlp.glove_42b.build_glove_embedding_node"] >> tasks["glove_gluonnlp.flatten_42b.train_model_node"]
+    tasks["glove_gluonnlp.word_regex_42b_300d.build_glove_embedding_node"] >> tasks["glove_gluonnlp.flatten_42b.train_model_node"]
     tasks["text_features.word_regex_50.encode_test_node"] >> tasks["glove_gluonnlp.flatten_42b.train_model_node"]
     tasks["text_features.word_regex_50.encode_train_node"] >> tasks["glove_gluonnlp.flatten_42b.train_model_node"]
     tasks["text_features.word_regex_50.encode_validation_node"] >> tasks["glove_gluonnlp.flatten_42b.train_model_node"]
-    tasks["glove_gluonnlp.glove_840b.build_glove_embedding_node"] >> tasks["glove_gluonnlp.flatten_840b.train_model_node"]
+    tasks["glove_gluonnlp.word_regex_840b_300d.build_glove_embedding_node"] >> tasks["glove_gluonnlp.flatten_840b.train_model_node"]
     tasks["text_features.word_regex_50.encode_test_node"] >> tasks["glove_gluonnlp.flatten_840b.train_model_node"]
     tasks["text_features.word_regex_50.encode_train_node"] >> tasks["glove_gluonnlp.flatten_840b.train_model_node"]
     tasks["text_features.word_regex_50.encode_validation_node"] >> tasks["glove_gluonnlp.flatten_840b.train_model_node"]
-    tasks["glove_gluonnlp.glove_840b.build_glove_embedding_node"] >> tasks["glove_gluonnlp.mean_840b.train_model_node"]
+    tasks["glove_gluonnlp.word_regex_840b_300d.build_glove_embedding_node"] >> tasks["glove_gluonnlp.mean_840b.train_model_node"]
     tasks["text_features.word_regex_50.encode_test_node"] >> tasks["glove_gluonnlp.mean_840b.train_model_node"]
     tasks["text_features.word_regex_50.encode_train_node"] >> tasks["glove_gluonnlp.mean_840b.train_model_node"]
     tasks["text_features.word_regex_50.encode_validation_node"] >> tasks["glove_gluonnlp.mean_840b.train_model_node"]
-    tasks["glove_gluonnlp.glove_840b.build_glove_embedding_node"] >> tasks["glove_gluonnlp.sum_840b.train_model_node"]
+    tasks["glove_gluonnlp.word_regex_840b_300d.build_glove_embedding_node"] >> tasks["glove_gluonnlp.sum_840b.train_model_node"]
     tasks["text_features.word_regex_50.encode_test_node"] >> tasks["glove_gluonnlp.sum_840b.train_model_node"]
     tasks["text_features.word_regex_50.encode_train_node"] >> tasks["glove_gluonnlp.sum_840b.train_model_node"]
     tasks["text_features.word_regex_50.encode_validation_node"] >> tasks["glove_gluonnlp.sum_840b.train_model_node"]
@@ -1250,8 +1292,10 @@ def agnews_pipeline_full_reproduction():
     tasks["conv1d_flax.conv1d_single.predict_validation_split_node"] >> tasks["conv1d_flax.conv1d_single.evaluate_predictions_node"]
     tasks["conv1d_flax.conv1d_single.train_model_node"] >> tasks["conv1d_flax.conv1d_single.evaluate_predictions_node"]
     tasks["text_features.keras.fit_vocabulary_node"] >> tasks["conv1d_flax.conv1d_single.evaluate_predictions_node"]
+    tasks["baselines.char_tfidf_logreg.predict_baseline_splits_node"] >> tasks["fit_ensemble_node"]
     tasks["baselines.fasttext.predict_baseline_splits_node"] >> tasks["fit_ensemble_node"]
     tasks["baselines.tfidf_logreg.predict_baseline_splits_node"] >> tasks["fit_ensemble_node"]
+    tasks["baselines.tfidf_naive_bayes.predict_baseline_splits_node"] >> tasks["fit_ensemble_node"]
     tasks["conv1d_flax.conv1d_double.predict_validation_split_node"] >> tasks["fit_ensemble_node"]
     tasks["conv1d_flax.conv1d_single.predict_validation_split_node"] >> tasks["fit_ensemble_node"]
     tasks["glove_gluonnlp.flatten_42b.predict_validation_split_node"] >> tasks["fit_ensemble_node"]
@@ -1344,8 +1388,10 @@ def agnews_pipeline_full_reproduction():
     tasks["rnn_torch.rnn_stacked.predict_validation_split_node"] >> tasks["rnn_torch.rnn_stacked.evaluate_predictions_node"]
     tasks["rnn_torch.rnn_stacked.train_model_node"] >> tasks["rnn_torch.rnn_stacked.evaluate_predictions_node"]
     tasks["text_features.basic_english.fit_vocabulary_node"] >> tasks["rnn_torch.rnn_stacked.evaluate_predictions_node"]
+    tasks["baselines.char_tfidf_logreg.predict_baseline_splits_node"] >> tasks["apply_ensemble_node"]
     tasks["baselines.fasttext.predict_baseline_splits_node"] >> tasks["apply_ensemble_node"]
     tasks["baselines.tfidf_logreg.predict_baseline_splits_node"] >> tasks["apply_ensemble_node"]
+    tasks["baselines.tfidf_naive_bayes.predict_baseline_splits_node"] >> tasks["apply_ensemble_node"]
     tasks["conv1d_flax.conv1d_double.predict_test_split_node"] >> tasks["apply_ensemble_node"]
     tasks["conv1d_flax.conv1d_single.predict_test_split_node"] >> tasks["apply_ensemble_node"]
     tasks["fit_ensemble_node"] >> tasks["apply_ensemble_node"]
@@ -1369,8 +1415,10 @@ def agnews_pipeline_full_reproduction():
     tasks["rnn_torch.rnn_stacked.predict_test_split_node"] >> tasks["apply_ensemble_node"]
     tasks["conv1d_flax.conv1d_double.evaluate_predictions_node"] >> tasks["conv1d_flax.conv1d_double.plot_confusion_matrix_node"]
     tasks["conv1d_flax.conv1d_single.evaluate_predictions_node"] >> tasks["conv1d_flax.conv1d_single.plot_confusion_matrix_node"]
+    tasks["baselines.char_tfidf_logreg.evaluate_baseline_node"] >> tasks["describe_ensemble_members_node"]
     tasks["baselines.fasttext.evaluate_baseline_node"] >> tasks["describe_ensemble_members_node"]
     tasks["baselines.tfidf_logreg.evaluate_baseline_node"] >> tasks["describe_ensemble_members_node"]
+    tasks["baselines.tfidf_naive_bayes.evaluate_baseline_node"] >> tasks["describe_ensemble_members_node"]
     tasks["conv1d_flax.conv1d_double.evaluate_predictions_node"] >> tasks["describe_ensemble_members_node"]
     tasks["conv1d_flax.conv1d_single.evaluate_predictions_node"] >> tasks["describe_ensemble_members_node"]
     tasks["fit_ensemble_node"] >> tasks["describe_ensemble_members_node"]
@@ -1412,8 +1460,10 @@ def agnews_pipeline_full_reproduction():
     tasks["rnn_torch.rnn_stacked.evaluate_predictions_node"] >> tasks["rnn_torch.rnn_stacked.plot_confusion_matrix_node"]
     tasks["apply_ensemble_node"] >> tasks["evaluate_ensemble_node"]
     tasks["describe_ensemble_members_node"] >> tasks["evaluate_ensemble_node"]
+    tasks["baselines.char_tfidf_logreg.evaluate_baseline_node"] >> tasks["build_results_table_node"]
     tasks["baselines.fasttext.evaluate_baseline_node"] >> tasks["build_results_table_node"]
     tasks["baselines.tfidf_logreg.evaluate_baseline_node"] >> tasks["build_results_table_node"]
+    tasks["baselines.tfidf_naive_bayes.evaluate_baseline_node"] >> tasks["build_results_table_node"]
     tasks["conv1d_flax.conv1d_double.evaluate_predictions_node"] >> tasks["build_results_table_node"]
     tasks["conv1d_flax.conv1d_single.evaluate_predictions_node"] >> tasks["build_results_table_node"]
     tasks["evaluate_ensemble_node"] >> tasks["build_results_table_node"]
@@ -1435,8 +1485,10 @@ def agnews_pipeline_full_reproduction():
     tasks["rnn_torch.rnn_3layer.evaluate_predictions_node"] >> tasks["build_results_table_node"]
     tasks["rnn_torch.rnn_50.evaluate_predictions_node"] >> tasks["build_results_table_node"]
     tasks["rnn_torch.rnn_stacked.evaluate_predictions_node"] >> tasks["build_results_table_node"]
+    tasks["baselines.char_tfidf_logreg.evaluate_baseline_node"] >> tasks["plot_confusion_grid_node"]
     tasks["baselines.fasttext.evaluate_baseline_node"] >> tasks["plot_confusion_grid_node"]
     tasks["baselines.tfidf_logreg.evaluate_baseline_node"] >> tasks["plot_confusion_grid_node"]
+    tasks["baselines.tfidf_naive_bayes.evaluate_baseline_node"] >> tasks["plot_confusion_grid_node"]
     tasks["conv1d_flax.conv1d_double.evaluate_predictions_node"] >> tasks["plot_confusion_grid_node"]
     tasks["conv1d_flax.conv1d_single.evaluate_predictions_node"] >> tasks["plot_confusion_grid_node"]
     tasks["evaluate_ensemble_node"] >> tasks["plot_confusion_grid_node"]
