@@ -32,6 +32,12 @@ def quick_params() -> str:
     )
 
 
+@pytest.fixture(scope="session", name="quick_params")
+def quick_params_fixture() -> str:
+    """``quick_params()``, for tests that re-run with the same parameters."""
+    return quick_params()
+
+
 @pytest.fixture(scope="session")
 def project_copy(tmp_path_factory) -> Path:
     """A fresh copy of the project, shared by the end-to-end tests of a session."""

@@ -73,8 +73,11 @@ def test_the_hook_recorded_every_node_of_the_run(default_run):
     assert "## Node resources" in markdown
 
 
-def test_a_rerun_with_only_missing_outputs_trains_nothing(default_run):
-    result = run_kedro(default_run, "run", "--only-missing-outputs")
+def test_a_rerun_with_only_missing_outputs_trains_nothing(default_run, quick_params):
+    # The same parameters as the run: every artifact's provenance key matches.
+    result = run_kedro(
+        default_run, "run", "--only-missing-outputs", "--params", quick_params
+    )
     _assert_ok(result)
     output = _output(result)
     assert re.search(r"Skipping all \d+ nodes \(all persistent outputs exist\)", output)
