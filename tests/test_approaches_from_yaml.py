@@ -116,6 +116,12 @@ def test_a_key_that_would_do_nothing_or_cannot_work_is_rejected(block, message):
         parse_approaches({"glove_haiku": {"a": block}})
 
 
+@pytest.mark.parametrize("name", ["Mean", "mean__30", "30_mean", "mean-30"])
+def test_an_approach_name_must_be_a_plain_identifier(name):
+    with pytest.raises(ValueError, match=rf"glove_haiku\.{name}: an approach name must match"):
+        parse_approaches({"glove_haiku": {name: _block()}})
+
+
 def test_the_mxnet_families_also_take_a_validation_block():
     block = _block(tokenizer="word_regex", validation={"split": "validation"})
     assert parse_approaches({"lstm_mxnet": {"a": block}})["lstm_mxnet"][

@@ -54,8 +54,9 @@ _FAMILY_KEYS: dict[str, frozenset[str]] = {
     "glove_gluonnlp": _COMMON_KEYS | {"validation"},
 }
 _REFERENCE_KEYS = frozenset({"test_accuracy"})
-# Names become dataset and namespace parts: keep them identifiers.
-_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+# Names become dataset and namespace parts and, joined by KEY_SEPARATOR, node input
+# names: identifiers without a double underscore.
+_NAME = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 _GLOVE_RELEASE = re.compile(r"^[0-9a-z]+_[0-9]+d$")
 
 
