@@ -78,53 +78,20 @@ class FrozenGloveInputs(NamedTuple):
     validation: dict[str, np.ndarray]
 
 
-def frozen_glove_inputs(
-    train_features: dict[str, np.ndarray],
-    validation_features: dict[str, np.ndarray],
-    embedding_matrix: np.ndarray,
-    num_classes: int,
-    *,
-    options: TrainingOptions,
-    family: str,
-) -> FrozenGloveInputs:
-    """Check the options, the GloVe matrix and both splits against the matrix.
-
-    Args:
-        train_features: ``token_ids`` ``(N, T)``, ``lengths``, ``labels``.
-        validation_features: The same for the split scored after each epoch.
-        embedding_matrix: Frozen GloVe vectors ``(V, d)``, row 0 for padding.
-        num_classes: Labels must lie in ``range(num_classes)``.
-        options: Epochs, batch size, learning rate, gradient clip, seed, early
-            stopping; ``embedding_init`` must be ``random``.
-        family: Names the family in the error of a GloVe start.
-
-    Returns:
-        The matrix as float32 and the checked splits.
-
-    Raises:
-        ValueError: For a GloVe start (``refuse_glove_start``), a matrix that is not
-            ``(V, d)``, or splits ``check_splits`` rejects.
-    """
-    refuse_glove_start(options, family)
-    matrix = np.asarray(embedding_matrix, dtype=np.float32)
-    if matrix.ndim != 2:
-        raise ValueError(f"embedding_matrix must be (V, d), got shape {matrix.shape}")
-    train, validation = check_splits(
-        train_features,
-        validation_features,
-        len(matrix),
-        num_classes,
-        vocabulary="the embedding matrix",
-    )
-    return FrozenGloveInputs(matrix, train, validation)
-
-
 def frozen_glove_trainer(family: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
     """Give a trainer of checked ``FrozenGloveInputs`` the signature every caller uses.
 
-    The decorated ``fit(inputs, config, options, name)`` is called as
-    ``train(train_features, validation_features, embedding_matrix, config, options,
-    *, name=family)``, after ``frozen_glove_inputs`` has checked everything it gets.
+    The decorated ``fit(inputs, config, options, name)`` is called as ``train(
+    train_features, validation_features, embedding_matrix, config, options, *,
+    name=family)``: ``token_ids`` ``(N, T)``, ``lengths`` and ``labels`` of the train
+    split and of the split scored after each epoch, the frozen GloVe vectors ``(V, d)``
+    (row 0 for padding), the model options (labels must lie in
+    ``range(config.num_classes)``) and the training options (``embedding_init`` must
+    be ``random``). ``fit`` gets the matrix as float32 and the checked splits.
+
+    Raises:
+        ValueError: (from ``train``) for a GloVe start (``refuse_glove_start``), a
+            matrix that is not ``(V, d)``, or splits ``check_splits`` rejects.
     """
 
     def decorate(fit: Callable[..., T]) -> Callable[..., T]:
@@ -138,14 +105,20 @@ def frozen_glove_trainer(family: str) -> Callable[[Callable[..., T]], Callable[.
             *,
             name: str = family,
         ) -> T:
-            inputs = frozen_glove_inputs(
+            refuse_glove_start(options, family)
+            matrix = np.asarray(embedding_matrix, dtype=np.float32)
+            if matrix.ndim != 2:
+                raise ValueError(
+                    f"embedding_matrix must be (V, d), got shape {matrix.shape}"
+                )
+            train_split, validation_split = check_splits(
                 train_features,
                 validation_features,
-                embedding_matrix,
+                len(matrix),
                 config.num_classes,
-                options=options,
-                family=family,
+                vocabulary="the embedding matrix",
             )
+            inputs = FrozenGloveInputs(matrix, train_split, validation_split)
             return fit(inputs, config, options, name)
 
         return train
