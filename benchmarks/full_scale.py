@@ -1,7 +1,7 @@
 """Time the whole project at full size: `kedro run --env=full` on 120,000 train rows.
 
 Usage:
-    python benchmarks/full_scale.py                  # the real figures (about an hour)
+    python benchmarks/full_scale.py                  # the real figures (every approach, full size)
     python benchmarks/full_scale.py --rows 4000 --params "<family>.<approach>.training.epochs=1,..."
 
 The official 120,000-row train split is not bundled, so the script builds one of the
