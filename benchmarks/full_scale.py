@@ -19,8 +19,9 @@ per epoch, examples per second, the forward + backward FLOPs of an epoch counted
 its architecture (convention in ``benchmarks/_flops.py``) and the GFLOP/s achieved;
 every node's seconds and peak memory; the whole run's wall time; and the issue's
 targets, met or not. They go to ``benchmarks/results/full_scale.md`` and ``.json``,
-or ``full_scale_<rows>.*`` when ``--rows`` is not 120,000, so that a validation run
-never overwrites the real figures. Anything below ``HAND_WRITTEN_MARKER`` in an
+or ``full_scale_<rows>.*`` when ``--rows`` is not 120,000, and with ``_reduced``
+added when ``--params`` changes the run (e.g. one epoch per approach), so that neither
+ever overwrites the real figures. Anything below ``HAND_WRITTEN_MARKER`` in an
 existing results file is kept.
 """
 
@@ -105,7 +106,7 @@ def main() -> None:
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
-    stem = results_stem(args.rows)
+    stem = results_stem(args.rows, args.params)
     markdown = RESULTS_DIR / f"{stem}.md"
     lines = render(summary)
     markdown.write_text("\n".join(lines) + "\n" + hand_written_remarks(markdown), "utf-8")
@@ -113,9 +114,10 @@ def main() -> None:
     print("\n".join(lines))  # noqa: T201 - a benchmark prints its figures
 
 
-def results_stem(rows: int) -> str:
-    """``full_scale``, or ``full_scale_<rows>`` for any other size than the real one."""
-    return "full_scale" if rows == FULL_ROWS else f"full_scale_{rows}"
+def results_stem(rows: int, params: str = "") -> str:
+    """``full_scale``; ``full_scale_<rows>`` at another size; ``_reduced`` with ``--params``."""
+    stem = "full_scale" if rows == FULL_ROWS else f"full_scale_{rows}"
+    return f"{stem}_reduced" if params else stem
 
 
 def resample(articles: pd.DataFrame, rows: int, seed: int) -> pd.DataFrame:

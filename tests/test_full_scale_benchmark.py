@@ -187,6 +187,8 @@ def test_params_parse_as_kedro_run_does():
 def test_results_of_a_validation_run_never_overwrite_the_real_ones():
     assert full_scale.results_stem(120_000) == "full_scale"
     assert full_scale.results_stem(4_000) == "full_scale_4000"
+    assert full_scale.results_stem(120_000, "a.b=1") == "full_scale_reduced"
+    assert full_scale.results_stem(4_000, "a.b=1") == "full_scale_4000_reduced"
 
 
 def _metrics(seconds_per_epoch: float, epochs: int = 4, stopped: bool = True) -> dict:
