@@ -242,6 +242,17 @@ def test_targets_met_and_not_met():
     assert not full_scale.target_checks(3_000, approaches, all_trained=False)[0]["met"]
     assert not full_scale.target_checks(3_700, approaches, all_trained=True)[0]["met"]
     assert "conv1d_single not trained" in checks[-1]["measured"]
+    reduced = full_scale.target_checks(600, approaches, all_trained=True, reduced=True)
+    assert reduced[0]["met"] is None and reduced[0]["measured"] == "10.0 min (reduced run)"
+    assert [check["met"] for check in reduced[1:]] == [check["met"] for check in checks[1:]]
+
+
+def test_a_verdict_says_yes_no_or_not_measured():
+    assert [full_scale._verdict(met) for met in (True, False, None)] == [
+        "yes",
+        "**no**",
+        "not measured",
+    ]
 
 
 def test_render_states_setting_targets_approaches_and_nodes():
