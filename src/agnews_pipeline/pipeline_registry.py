@@ -84,10 +84,11 @@ def register_pipelines() -> dict[str, Pipeline]:
     # The results and ensemble nodes read every family's outputs; pulling their
     # producers in would make the report retrain everything.
     pipelines["ensemble"] = found["ensemble"]
+    results = create_results_pipeline(shared["approaches"])
     pipelines["reporting"] = (
         everything.to_nodes(*(node.name for node in create_baselines_pipeline().nodes))
         + found["ensemble"]
-        + create_results_pipeline(shared["approaches"])
+        + results
     )
     pipelines["__default__"] = everything
     # Scores new articles with a model trained earlier: its own nodes only (to_nodes
@@ -96,7 +97,5 @@ def register_pipelines() -> dict[str, Pipeline]:
     # The nightly retraining DAGs (airflow_dags/, conf/airflow/airflow.yml): a family,
     # then the results table that batch_predict picks its serving model from.
     for family in FAMILIES:
-        pipelines[f"retrain_{family}"] = pipelines[family] + create_results_pipeline(
-            shared["approaches"]
-        )
+        pipelines[f"retrain_{family}"] = pipelines[family] + results
     return pipelines

@@ -163,13 +163,16 @@ class ProvenanceHooks:
         """Key every output the run could write; mark those whose stored key differs."""
         self._catalog = catalog
         self._records = expected_keys(pipeline, catalog)
+        # Only reuse reads the stored keys; any other run rewrites what it makes.
+        if not run_params.get("only_missing_outputs"):
+            return
         stale = []
         for name, record in self._records.items():
             path = artifact_file(catalog.get(name)) if name in catalog else None
             # A missing artifact is recomputed anyway; a present one only if stale.
             if path is not None and path.exists() and read_key(path) != record["key"]:
                 stale.append(name)
-        if not run_params.get("only_missing_outputs") or not stale:
+        if not stale:
             return
         if isinstance(catalog, KeyedDataCatalog):
             catalog.mark_stale(stale)

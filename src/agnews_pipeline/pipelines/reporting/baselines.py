@@ -30,65 +30,60 @@ from agnews_pipeline.pipelines.evaluation.nodes import (
 logger = logging.getLogger(__name__)
 
 
-class TfidfOptions(BaseModel):
+class _NgramOptions(BaseModel):
+    """The TF-IDF n-gram settings both scikit-learn baselines share.
+
+    Attributes:
+        min_ngram: Shortest n-gram.
+        max_ngram: Longest n-gram.
+        min_df: Documents an n-gram must appear in to be kept.
+        sublinear_tf: Use ``1 + log(tf)``, which suits short texts.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min_ngram: int = Field(1, ge=1)
+    max_ngram: int = Field(2, ge=1)
+    min_df: int = Field(1, ge=1)
+    sublinear_tf: bool = True
+
+    @model_validator(mode="after")
+    def _ngram_range_is_ordered(self) -> _NgramOptions:
+        if self.min_ngram > self.max_ngram:
+            raise ValueError(
+                f"min_ngram ({self.min_ngram}) must not exceed max_ngram ({self.max_ngram})"
+            )
+        return self
+
+
+class TfidfOptions(_NgramOptions):
     """The ``baselines.tfidf_logreg.options`` (and ``char_tfidf_logreg``) parameter block.
 
     Attributes:
         analyzer: ``"word"`` n-grams, or ``"char_wb"``: character n-grams inside
             word boundaries, which share statistics between word forms and names.
-        min_ngram: Shortest n-gram.
-        max_ngram: Longest n-gram (2 with words: unigrams and bigrams).
-        min_df: Documents an n-gram must appear in to be kept.
-        sublinear_tf: Use ``1 + log(tf)``, which suits short texts.
+        max_ngram: Longest n-gram (2 with words: unigrams and bigrams); the other
+            n-gram settings are ``_NgramOptions``'.
         C: Inverse regularisation strength of the logistic regression.
         max_iter: Solver iterations.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
     analyzer: Literal["word", "char_wb"] = "word"
-    min_ngram: int = Field(1, ge=1)
-    max_ngram: int = Field(2, ge=1)
-    min_df: int = Field(1, ge=1)
-    sublinear_tf: bool = True
     C: float = Field(10.0, gt=0)
     max_iter: int = Field(1000, ge=1)
 
-    @model_validator(mode="after")
-    def _ngram_range_is_ordered(self) -> TfidfOptions:
-        _check_ngram_range(self.min_ngram, self.max_ngram)
-        return self
 
-
-class NaiveBayesOptions(BaseModel):
-    """The ``baselines.tfidf_naive_bayes.options`` parameter block.
+class NaiveBayesOptions(_NgramOptions):
+    """The ``baselines.tfidf_naive_bayes.options`` parameter block (word n-grams).
 
     Attributes:
-        min_ngram: Shortest word n-gram.
-        max_ngram: Longest word n-gram.
-        min_df: Documents an n-gram must appear in to be kept.
-        sublinear_tf: Use ``1 + log(tf)``, which suits short texts.
+        max_ngram: Longest word n-gram; the other n-gram settings are
+            ``_NgramOptions``'.
         alpha: Additive (Lidstone) smoothing of the per-class n-gram weights.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    min_ngram: int = Field(1, ge=1)
     max_ngram: int = Field(3, ge=1)
-    min_df: int = Field(1, ge=1)
-    sublinear_tf: bool = True
     alpha: float = Field(0.03, gt=0)
-
-    @model_validator(mode="after")
-    def _ngram_range_is_ordered(self) -> NaiveBayesOptions:
-        _check_ngram_range(self.min_ngram, self.max_ngram)
-        return self
-
-
-def _check_ngram_range(min_ngram: int, max_ngram: int) -> None:
-    """Raise if the n-gram range is empty."""
-    if min_ngram > max_ngram:
-        raise ValueError(f"min_ngram ({min_ngram}) must not exceed max_ngram ({max_ngram})")
 
 
 class FastTextOptions(BaseModel):
@@ -195,7 +190,7 @@ class FastTextEstimator:
         return probabilities / probabilities.sum(axis=1, keepdims=True).clip(1e-12)
 
 
-def _tfidf_vectorizer(options: TfidfOptions | NaiveBayesOptions, analyzer: str) -> Any:
+def _tfidf_vectorizer(options: _NgramOptions, analyzer: str) -> Any:
     """The TF-IDF vectorizer the options describe."""
     from sklearn.feature_extraction.text import TfidfVectorizer  # noqa: PLC0415
 
@@ -207,7 +202,7 @@ def _tfidf_vectorizer(options: TfidfOptions | NaiveBayesOptions, analyzer: str) 
     )
 
 
-def _ngram_label(analyzer: str, options: TfidfOptions | NaiveBayesOptions) -> str:
+def _ngram_label(analyzer: str, options: _NgramOptions) -> str:
     """``word 1-2-grams`` or ``character 1-5-grams (within words)``."""
     span = f"{options.min_ngram}-{options.max_ngram}-grams"
     return f"word {span}" if analyzer == "word" else f"character {span} (within words)"
