@@ -269,6 +269,7 @@ def approach_figures(
     return {
         "trained": True,
         "recipe": (history.get("recipe") or {}).get("recipe"),
+        "batch_size": (history.get("recipe") or {}).get("batch_size"),
         "epochs": int(metrics["epochs"]),
         "max_epochs": (history.get("recipe") or {}).get("epochs"),
         "stopped_early": bool(history.get("stopped_early", False)),
@@ -408,8 +409,11 @@ def _approach_line(name: str, figures: Mapping[str, Any]) -> str:
     epochs = f"{figures['epochs']} of {figures['max_epochs']}" + (
         ", stopped early" if figures["stopped_early"] else ""
     )
+    recipe = figures["recipe"]
+    if figures.get("batch_size"):
+        recipe = f"{recipe}, batch {figures['batch_size']:,}"
     return (
-        f"| `{name}` | {figures['recipe']} | {epochs} | "
+        f"| `{name}` | {recipe} | {epochs} | "
         f"{figures['seconds_per_epoch']:.2f} | {figures['examples_per_second']:,.0f} | "
         f"{figures['forward_flops_per_example'] / 1e6:,.3f} | "
         f"{figures['flops_per_epoch'] / 1e9:,.1f} | {figures['gflops_per_second']:.2f} | "

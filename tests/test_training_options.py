@@ -58,6 +58,25 @@ def test_the_history_records_the_recipe():
     assert "progress_bar" not in recipe
 
 
+def test_batch_rows_scale_the_batch_and_the_learning_rate_with_more_rows():
+    options = TrainingOptions(batch_size=64, learning_rate=1e-3, batch_rows=15_200)
+    assert options.for_rows(15_200) == options
+    assert options.for_rows(5_700) == options
+    assert options.for_rows(40).batch_size == 40  # never more than the rows there are
+
+    full = options.for_rows(114_000)  # 7.5 times batch_rows
+    assert full.batch_size == 480
+    assert full.learning_rate == pytest.approx(1e-3 * 7.5**0.5)
+    unchanged = {"batch_size", "learning_rate"}
+    assert full.model_dump(exclude=unchanged) == options.model_dump(exclude=unchanged)
+
+
+def test_without_batch_rows_the_batch_stays_as_set():
+    options = TrainingOptions(batch_size=1024, learning_rate=1e-3)
+    assert options.for_rows(114_000) == options
+    assert options.for_rows(700).batch_size == 700
+
+
 # The tutorials' own epochs (shared/docs/approaches.md); all trained with Adam 1e-3 on
 # batches of 1,024 from a random start, every epoch run and the last one kept.
 TUTORIAL_EPOCHS = {
@@ -93,5 +112,6 @@ def test_every_approach_reproduces_its_tutorials_recipe_with_one_key(family):
             "restore_best": False,
             "patience": None,
             "gradient_clip": None,
+            "batch_rows": None,
             "embedding_init": "random",
         }, approach

@@ -8,6 +8,7 @@ stopping, keeping the best epoch, timing, logging), so every family behaves the 
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -48,6 +49,12 @@ class TrainingOptions(BaseModel):
             accuracy; ``None`` trains every epoch (the tutorials' setting).
         gradient_clip: Rescale each step's gradients to at most this global L2
             norm; ``None`` leaves them as they are.
+        batch_rows: Training rows ``batch_size`` and ``learning_rate`` are set for.
+            With more rows the batch grows in proportion, so an epoch takes as many
+            optimiser steps as on ``batch_rows`` rows, each averaging more examples,
+            and the learning rate by the square root of that factor (the
+            square-root scaling rule for Adam, Malladi et al. 2022); with fewer
+            rows, or ``None``, both stay as set (:meth:`for_rows`).
         embedding_init: How a trainable embedding starts: ``random`` (the
             framework's initialiser, as the tutorials) or ``glove`` (the GloVe
             matrix the project builds for the approach's vocabulary, fitted to the
@@ -68,6 +75,7 @@ class TrainingOptions(BaseModel):
     restore_best: bool = True
     patience: int | None = Field(None, ge=1)
     gradient_clip: float | None = Field(None, gt=0)
+    batch_rows: int | None = Field(None, ge=1)
     embedding_init: Literal["random", "glove"] = "random"
     progress_bar: bool = True
 
@@ -86,6 +94,34 @@ class TrainingOptions(BaseModel):
                 f"{sorted(recipes)}"
             )
         return {**recipes[name], **settings}
+
+    def for_rows(self, num_rows: int) -> TrainingOptions:
+        """The settings to train on ``num_rows`` rows: ``batch_rows`` applied.
+
+        The batch never exceeds the rows there are.
+        """
+        if self.batch_rows is None or num_rows <= self.batch_rows:
+            batch_size = min(self.batch_size, num_rows)
+            return self.model_copy(update={"batch_size": batch_size})
+        factor = num_rows / self.batch_rows
+        scaled = self.model_copy(
+            update={
+                "batch_size": min(round(self.batch_size * factor), num_rows),
+                "learning_rate": self.learning_rate * math.sqrt(factor),
+            }
+        )
+        logger.info(
+            "%d training rows, %.2f times batch_rows %d: batch %d -> %d, "
+            "learning rate %.3g -> %.3g",
+            num_rows,
+            factor,
+            self.batch_rows,
+            self.batch_size,
+            scaled.batch_size,
+            self.learning_rate,
+            scaled.learning_rate,
+        )
+        return scaled
 
     def summary(self) -> dict[str, Any]:
         """The settings that shaped the trained model, for its history and the report."""

@@ -9,14 +9,17 @@ import pytest
 import torch
 import yaml
 from pydantic import ValidationError
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from agnews_pipeline.classifier import TokenClassifier, predict_in_batches
 from agnews_pipeline.pipelines.rnn_torch.models import (
     RNNClassifier,
     RNNTorchConfig,
     as_index_tensors,
+    bidirectional_outputs,
     build_network,
     network_logits,
+    reversal_index,
     sequence_features,
 )
 
@@ -156,6 +159,44 @@ def test_bidirectional_readout_runs_the_backward_pass_from_the_last_real_token(b
         # one (padding) step.
         expected = np.concatenate([_reference_run(ids), _reference_run(ids[-1:])])
         np.testing.assert_allclose(last_position[row], expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("nonlinearity", ["tanh", "relu"])
+@pytest.mark.parametrize("random_start", [False, True])
+def test_bidirectional_outputs_equal_a_packed_run_with_the_same_gradients(
+    nonlinearity, random_start
+):
+    """Each row's backward pass within its length: packing's outputs, without packing."""
+    torch.manual_seed(4)
+    rnn = torch.nn.RNN(
+        5, 4, 3, nonlinearity=nonlinearity, batch_first=True, bidirectional=True
+    )
+    inputs = torch.randn(5, 7, 5, requires_grad=True)
+    lengths = torch.tensor([7, 1, 4, 6, 2])
+    hidden = torch.randn(6, 5, 4) if random_start else None
+    real = (torch.arange(7) < lengths[:, None]).unsqueeze(2)
+
+    packed, _ = rnn(
+        pack_padded_sequence(inputs, lengths, batch_first=True, enforce_sorted=False),
+        hidden,
+    )
+    expected, _ = pad_packed_sequence(packed, batch_first=True, total_length=7)
+    outputs = bidirectional_outputs(rnn, inputs, hidden, reversal_index(lengths, 7))
+
+    assert outputs.shape == (5, 7, 8)
+    torch.testing.assert_close(outputs * real, expected * real, rtol=1e-5, atol=1e-6)
+    parameters = [inputs, *rnn.parameters()]
+    expected_gradients = torch.autograd.grad(
+        (expected * real).square().sum(), parameters
+    )
+    gradients = torch.autograd.grad((outputs * real).square().sum(), parameters)
+    for gradient, expected_gradient in zip(gradients, expected_gradients, strict=True):
+        torch.testing.assert_close(gradient, expected_gradient, rtol=1e-4, atol=1e-5)
+
+
+def test_reversal_index_reverses_each_row_within_its_length():
+    index = reversal_index(torch.tensor([3, 1, 4]), 4).reshape(3, 4) % 4
+    assert index.tolist() == [[2, 1, 0, 3], [0, 1, 2, 3], [3, 2, 1, 0]]
 
 
 @pytest.mark.parametrize("approach", sorted(EXPECTED))

@@ -183,6 +183,7 @@ def train_conv1d_classifier(
         train_features, validation_features, vocab_size, config.num_classes
     )
     num_rows, max_tokens = train["token_ids"].shape
+    options = options.for_rows(num_rows)
     if pooled_length(config, max_tokens) < 1:
         raise ValueError(
             f"{max_tokens} tokens leave no position after a max-pool of window "
@@ -200,7 +201,7 @@ def train_conv1d_classifier(
         params = with_embedding(params, glove_rows)
     state = create_train_state(compiled.model, params, compiled.optimizer)
     rng = np.random.default_rng(options.seed)
-    batch_size = min(options.batch_size, num_rows)
+    batch_size = options.batch_size
     logger.info(
         "%s: %s convolution, %s embedding, %d trainable parameters, %d training rows",
         name,

@@ -172,6 +172,7 @@ def train_glove_gluon_classifier(
     embedding_matrix, train, validation = inputs
     vocab_size, embed_dim = embedding_matrix.shape
     num_rows, max_tokens = train["token_ids"].shape
+    options = options.for_rows(num_rows)
     if validation["token_ids"].shape[1] != max_tokens:
         raise ValueError(
             f"train has {max_tokens} positions per row but validation has "
@@ -189,7 +190,7 @@ def train_glove_gluon_classifier(
         network, make_trainer(network, options.learning_rate), options.gradient_clip
     )
     rng = np.random.default_rng(options.seed)
-    batch_size = min(options.batch_size, num_rows)
+    batch_size = options.batch_size
 
     head_size = sum(
         parameter.data().size

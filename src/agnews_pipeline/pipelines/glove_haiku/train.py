@@ -225,6 +225,7 @@ def train_glove_classifier(
     embedding_matrix, train, validation = inputs
     vocab_size, embed_dim = embedding_matrix.shape
     num_rows, max_tokens = train["token_ids"].shape
+    options = options.for_rows(num_rows)
 
     params = init_params(config, embedding_matrix, options.seed, max_tokens)
     compiled = compiled_functions(
@@ -238,7 +239,7 @@ def train_glove_classifier(
     state = TrainingState(params=params, opt_state=compiled.init_opt_state(params))
     step, count_correct = compiled.step, compiled.count_correct
     rng = np.random.default_rng(options.seed)
-    batch_size = min(options.batch_size, num_rows)
+    batch_size = options.batch_size
 
     leaves = jax.tree.leaves(params)
     flags = jax.tree.leaves(frozen_mask(params, FROZEN_NAMES))

@@ -209,6 +209,7 @@ def train_lstm_classifier(
         )
     )
     num_rows = len(train["labels"])
+    options = options.for_rows(num_rows)
     embedding = trainable_embedding_start(
         glove_matrix, vocab_size, config.embed_dim, options
     )
@@ -217,7 +218,7 @@ def train_lstm_classifier(
     trainer = make_trainer(network, options.learning_rate)
     loss = gluon.loss.SoftmaxCrossEntropyLoss()
     rng = np.random.default_rng(options.seed)
-    batch_size = min(options.batch_size, num_rows)
+    batch_size = options.batch_size
     params = network_parameters(network)
     logger.info(
         "%s: %d parameters, %d training rows of %d tokens, readout %s, "
