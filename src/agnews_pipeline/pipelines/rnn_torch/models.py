@@ -185,9 +185,9 @@ def reversal_index(lengths: torch.Tensor, max_tokens: int) -> torch.Tensor:
 def _reversal() -> type:
     """An autograd function applying :func:`reversal_index`'s permutation.
 
-    Its gradient is the same permutation (an involution), a gather, where
-    autograd's own inverse of indexing scatters with accumulation, several
-    times slower on CPU.
+    Its gradient is the same permutation (an involution), one more index-select,
+    where autograd's own gradient of an indexed gather is a scatter-add, which took
+    as long as the gather itself on CPU.
     """
     import torch  # noqa: PLC0415
 
