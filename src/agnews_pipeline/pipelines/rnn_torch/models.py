@@ -20,7 +20,8 @@ Two tutorial flaws are fixed by default, each reproducible by a parameter:
   by layer, on each row reversed within its length (:func:`bidirectional_outputs`),
   so it starts at the last real token rather than in the padding: the same outputs
   at every real position as ``pack_padded_sequence``, without its per-step copies and
-  gradient accumulation (about half of a packed 3-layer step on CPU). The readout is
+  gradient accumulation (a quarter of a packed 3-layer step on CPU:
+  ``benchmarks/results/rnn_torch_steps.md``). The readout is
   ``[forward at lengths - 1, backward at 0]``: each direction's final state after the
   whole article (the top layer's ``h_n``). Reading the backward half at
   ``lengths - 1`` instead would give it one token to see and leave its top-layer
