@@ -7,7 +7,9 @@ Usage:
 The official 120,000-row train split is not bundled, so the script builds one of the
 same size and format (no header; class index 1-4, title, description): the 16,000
 official train articles of ``data/01_raw/ag_news_subset/train.csv`` resampled with
-replacement (seeded). Accuracy is not the point, time is. The official test.csv,
+replacement (seeded). Accuracy is not the point, time is; the pipeline's validation
+split keeps an article's copies together, so validation holds articles train never
+saw and early stopping can end an approach. The official test.csv,
 bundled in the same folder, is used as it is. Both go to a scratch folder that
 ``AGNEWS_DATA_DIR`` points the ``full`` environment at; the run happens in a scratch
 copy of the project, whose ``conf/full/catalog.yml`` drops the train file's MD5 check
@@ -366,8 +368,9 @@ def render(summary: Mapping[str, Any]) -> list[str]:
         f"- Data: a {rows:,}-row train.csv resampled with replacement (seed "
         f"{setting['seed']}) from the 16,000 bundled official train articles, so "
         f"accuracy means nothing here; {splits['train']:,} train and "
-        f"{splits['validation']:,} validation rows after the pipeline's split; the "
-        f"official {splits['test']:,}-row test.csv",
+        f"{splits['validation']:,} validation rows after the pipeline's split, which "
+        "keeps every copy of an article on one side (so early stopping sees articles "
+        f"train never had); the official {splits['test']:,}-row test.csv",
         f"- Machine: {setting['machine']}; measured {setting['measured_at']}",
         f"- Whole run (every family, baselines, ensemble, report): "
         f"**{summary['total_seconds'] / 60:.1f} min** wall "

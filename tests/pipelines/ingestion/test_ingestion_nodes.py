@@ -1,8 +1,9 @@
-"""The validation split: stratified, seeded, disjoint, and the test split untouched."""
+"""The validation split: stratified, seeded, disjoint, copies together; test untouched."""
 
 import pandas as pd
 import pytest
 from pydantic import ValidationError
+from sklearn.model_selection import train_test_split
 
 from agnews_pipeline.pipelines.ingestion.nodes import (
     IngestionOptions,
@@ -50,3 +51,21 @@ def test_test_split_passes_through_with_a_fresh_index():
     prepared = prepare_test_split(test)
     assert list(prepared.index) == [0, 1]
     assert prepared["text"].tolist() == ["a", "b"]
+
+
+def test_copies_of_an_article_stay_on_one_side(train):
+    # Every article three times, shuffled: validation must hold whole articles only.
+    copies = pd.concat([train] * 3).sample(frac=1.0, random_state=0).reset_index(drop=True)
+    kept, validation = split_train_validation(copies, IngestionOptions(seed=3))
+    assert set(kept["text"]).isdisjoint(validation["text"])
+    assert len(validation) == 60 and validation["text"].value_counts().eq(3).all()
+    assert validation["label"].value_counts().to_dict() == {0: 15, 1: 15, 2: 15, 3: 15}
+    assert len(kept) + len(validation) == len(copies)
+
+
+def test_distinct_articles_split_as_a_plain_stratified_draw(train):
+    _, expected = train_test_split(
+        train, test_size=0.05, stratify=train["label"], random_state=5
+    )
+    validation = split_train_validation(train, IngestionOptions(seed=5))[1]
+    assert validation["text"].tolist() == train.loc[sorted(expected.index), "text"].tolist()
