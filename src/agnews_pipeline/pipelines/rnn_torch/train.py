@@ -68,7 +68,7 @@ def make_optimizer(network: nn.Module, learning_rate: float) -> torch.optim.Adam
     """Adam over every parameter: the embedding is trained too.
 
     ``fused``: one kernel updates every parameter, where the default per-tensor
-    updates of the embedding's millions of entries made a batch-64 step about a fifth
+    updates of the embedding's millions of entries made a batch-64 step a fifth or more
     slower (``benchmarks/results/rnn_torch_steps.md``).
     """
     return torch.optim.Adam(network.parameters(), lr=learning_rate, fused=True)
