@@ -102,6 +102,11 @@ def seconds_per_step(
     return float(np.mean(timings))
 
 
+def seconds_per_epoch(step_seconds: float, batch_size: int) -> float:
+    """Seconds an epoch of ``FULL_TRAIN_ROWS`` takes at ``step_seconds`` a batch."""
+    return step_seconds * -(-FULL_TRAIN_ROWS // batch_size)
+
+
 def main() -> None:
     """Time every variant and write the results file."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -123,10 +128,9 @@ def main() -> None:
                             config, batch_size, lengths,
                             fused=fused, features=features, steps=steps,
                         )  # fmt: skip
-                        epoch = step * -(-FULL_TRAIN_ROWS // batch_size)
                         rows.append((name, path if config.bidirectional else "", batch_size,
                                      "fused" if fused else "per-tensor", threads, "no", step,
-                                     epoch))  # fmt: skip
+                                     seconds_per_epoch(step, batch_size)))  # fmt: skip
                         print(rows[-1], flush=True)  # noqa: T201 - a benchmark prints
         torch.set_num_threads(1)
         # Warm-up steps absorb the compilation; the timed steps run the compiled code.
@@ -136,7 +140,7 @@ def main() -> None:
         )
         rows.append((name, "reversed within lengths" if config.bidirectional else "",
                      full_batch, "fused", 1, "yes", step,
-                     step * -(-FULL_TRAIN_ROWS // full_batch)))  # fmt: skip
+                     seconds_per_epoch(step, full_batch)))  # fmt: skip
         print(rows[-1], flush=True)  # noqa: T201 - a benchmark prints
     lines = [
         "# rnn_torch training steps at full size: what each lever buys",
