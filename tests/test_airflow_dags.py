@@ -33,7 +33,8 @@ AIRFLOW_CONFIG = PROJECT_ROOT / "conf" / "airflow" / "airflow.yml"
 # conf/airflow, its tasks grouped by Kedro namespace (family, then approach).
 FULL_DAG_FILE = DAGS_FOLDER / "agnews_pipeline_airflow_full_dag.py"
 FULL_DAG_ID = "agnews_pipeline_full_reproduction"
-# The Python of scripts/airflow_integration.sh's environment, which has Airflow.
+# A Python with Airflow: `make test` makes .venv-airflow and names it here; otherwise the
+# environment of scripts/airflow_integration.sh.
 AIRFLOW_PYTHON = Path(
     os.environ.get("AGNEWS_AIRFLOW_PYTHON", "/tmp/agnews-airflow-venv/bin/python")
 )
@@ -354,7 +355,7 @@ def test_the_full_reproduction_runs_shared_stages_then_approaches_side_by_side_t
 
 @pytest.mark.skipif(
     not AIRFLOW_PYTHON.exists(),
-    reason=f"no Airflow at {AIRFLOW_PYTHON} (scripts/airflow_integration.sh creates it)",
+    reason=f"no Airflow at {AIRFLOW_PYTHON} (`make test` creates .venv-airflow)",
 )
 def test_airflow_loads_the_full_reproduction_with_its_task_groups(dags, tmp_path):
     full = dags["__default__"]
