@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Airflow alone, apart from the project's environment (its dependencies are its own):
-# `make test` loads the committed DAGs with it, as the scheduler would parse them.
+# `make test` loads the full-reproduction DAG with it, as the scheduler would parse it.
 AIRFLOW_VERSION ?= 3.3.2
 AIRFLOW_VENV := .venv-airflow
 AIRFLOW_STAMP := $(AIRFLOW_VENV)/.installed-$(AIRFLOW_VERSION)
