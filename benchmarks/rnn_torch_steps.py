@@ -40,6 +40,7 @@ SOURCE = PROJECT_ROOT / "data" / "01_raw" / "ag_news_subset" / "train.csv"
 FULL_TRAIN_ROWS = 114_000
 VOCABULARY = 36_692  # basic_english tokens of the 120,000-row full-size file
 MAX_TOKENS = 50
+PROJECT_PATH = "reversed within lengths"  # the bidirectional path the project trains on
 RECIPE = TrainingOptions(batch_size=64, learning_rate=1e-3, batch_rows=5_700)
 APPROACHES = {
     "rnn_3layer": RNNTorchConfig(hidden_sizes=(50,), num_layers=3),
@@ -107,6 +108,31 @@ def seconds_per_epoch(step_seconds: float, batch_size: int) -> float:
     return step_seconds * -(-FULL_TRAIN_ROWS // batch_size)
 
 
+def time_variant(
+    name: str,
+    config: RNNTorchConfig,
+    features: Callable,
+    lengths: np.ndarray,
+    *,
+    path: str,
+    batch_size: int,
+    fused: bool,
+    threads: int,
+    compiled: bool,
+    steps: int,
+) -> tuple:
+    """Time one variant on ``threads`` torch threads; its results-table row, printed."""
+    torch.set_num_threads(threads)
+    step = seconds_per_step(
+        config, batch_size, lengths, fused=fused, features=features, steps=steps
+    )
+    row = (name, path if config.bidirectional else "", batch_size,
+           "fused" if fused else "per-tensor", threads, "yes" if compiled else "no",
+           step, seconds_per_epoch(step, batch_size))  # fmt: skip
+    print(row, flush=True)  # noqa: T201 - a benchmark prints
+    return row
+
+
 def main() -> None:
     """Time every variant and write the results file."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -116,32 +142,25 @@ def main() -> None:
     full_batch = RECIPE.for_rows(FULL_TRAIN_ROWS).batch_size
     rows = []
     for name, config in APPROACHES.items():
-        paths = {"reversed within lengths": models.sequence_features}
+        paths = {PROJECT_PATH: models.sequence_features}
         if config.bidirectional:
             paths["packed sequences"] = packed_features
         for path, features in paths.items():
             for batch_size in (RECIPE.batch_size, full_batch):
                 for fused in (False, True):
                     for threads in (1, 2):
-                        torch.set_num_threads(threads)
-                        step = seconds_per_step(
-                            config, batch_size, lengths,
-                            fused=fused, features=features, steps=steps,
-                        )  # fmt: skip
-                        rows.append((name, path if config.bidirectional else "", batch_size,
-                                     "fused" if fused else "per-tensor", threads, "no", step,
-                                     seconds_per_epoch(step, batch_size)))  # fmt: skip
-                        print(rows[-1], flush=True)  # noqa: T201 - a benchmark prints
-        torch.set_num_threads(1)
-        # Warm-up steps absorb the compilation; the timed steps run the compiled code.
+                        rows.append(time_variant(
+                            name, config, features, lengths, path=path,
+                            batch_size=batch_size, fused=fused, threads=threads,
+                            compiled=False, steps=steps,
+                        ))  # fmt: skip
+        # The project's own setting, compiled. Warm-up steps absorb the compilation;
+        # the timed steps run the compiled code.
         compiled = torch.compile(models.sequence_features, dynamic=False)
-        step = seconds_per_step(
-            config, full_batch, lengths, fused=True, features=compiled, steps=steps
-        )
-        rows.append((name, "reversed within lengths" if config.bidirectional else "",
-                     full_batch, "fused", 1, "yes", step,
-                     seconds_per_epoch(step, full_batch)))  # fmt: skip
-        print(rows[-1], flush=True)  # noqa: T201 - a benchmark prints
+        rows.append(time_variant(
+            name, config, compiled, lengths, path=PROJECT_PATH,
+            batch_size=full_batch, fused=True, threads=1, compiled=True, steps=steps,
+        ))  # fmt: skip
     lines = [
         "# rnn_torch training steps at full size: what each lever buys",
         "",
