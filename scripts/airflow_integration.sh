@@ -30,15 +30,17 @@
 #     section from "## Remarks" on is hand-written and kept).
 #
 # Usage: scripts/airflow_integration.sh [VENV_DIR]
-#   AIRFLOW_VERSION (default 3.3.2) and PYTHON (default python3, must be 3.11) apply
-#   when the environment is created; an existing one is reused (the project is
-#   reinstalled every time). Scratch files go to a new /tmp/agnews-airflow.* folder,
-#   kept for inspection; its path is printed at the end.
+#   AIRFLOW_VERSION (default: the Makefile's, the one `make test` parses the DAG with)
+#   and PYTHON (default python3, must be 3.11) apply when the environment is created;
+#   an existing one is reused (the project is reinstalled every time). Scratch files go
+#   to a new /tmp/agnews-airflow.* folder, kept for inspection; its path is printed at
+#   the end.
 set -euo pipefail
 
 PROJECT="$(cd "$(dirname "$0")/.." && pwd)"
 VENV="${1:-/tmp/agnews-airflow-venv}"
-AIRFLOW_VERSION="${AIRFLOW_VERSION:-3.3.2}"
+# One pin for both Airflow environments: the Makefile's.
+AIRFLOW_VERSION="${AIRFLOW_VERSION:-$(sed -n -E 's/^AIRFLOW_VERSION \?= *([0-9.]+).*/\1/p' "$PROJECT/Makefile")}"
 PYTHON="${PYTHON:-python3}"
 WORK="$(mktemp -d /tmp/agnews-airflow.XXXXXX)"
 SANDBOX="$WORK/project"
@@ -49,6 +51,7 @@ fail() { say "FAILED: $*" >&2; say "scratch files kept in $WORK" >&2; exit 1; }
 
 family="$(sed -n -E "s/^nightly_family: *[\"']?([A-Za-z0-9_]+).*/\1/p" \
     "$PROJECT/conf/airflow/airflow.yml")"
+[ -n "$AIRFLOW_VERSION" ] || fail "Makefile: no 'AIRFLOW_VERSION ?= <version>' line"
 [ -n "$family" ] || fail "conf/airflow/airflow.yml: no 'nightly_family: <family>' line"
 NIGHTLY_DAG="agnews_pipeline_retrain_${family}"
 BATCH_DAG="agnews_pipeline_batch_predict"

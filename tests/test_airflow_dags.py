@@ -1,8 +1,9 @@
 """The committed Airflow DAGs: reproducible, one task per Kedro node, nothing lost between.
 
 Airflow is not installed in the project's environment, so the DAG files are read as
-Python syntax; one test loads them in the Airflow of scripts/airflow_integration.sh's
-environment when it exists, and that script runs them in a real Airflow.
+Python syntax; one test loads the full-reproduction DAG in a real Airflow (``make test``'s
+``.venv-airflow``, named by ``AGNEWS_AIRFLOW_PYTHON``), and
+scripts/airflow_integration.sh runs the DAGs in one.
 """
 
 from __future__ import annotations
