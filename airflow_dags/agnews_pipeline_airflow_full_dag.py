@@ -105,6 +105,10 @@ def agnews_pipeline_full_reproduction():
     def baselines__fasttext__train_fasttext_baseline_node():
         _run_kedro_node(node_names=["baselines.fasttext.train_fasttext_baseline_node"])
 
+    @task(task_id="train_minilm_finetuned_baseline_node", task_group=_task_group(groups, "baselines.minilm_finetuned"))
+    def baselines__minilm_finetuned__train_minilm_finetuned_baseline_node():
+        _run_kedro_node(node_names=["baselines.minilm_finetuned.train_minilm_finetuned_baseline_node"])
+
     @task(task_id="train_tfidf_logreg_baseline_node", task_group=_task_group(groups, "baselines.tfidf_logreg"))
     def baselines__tfidf_logreg__train_tfidf_logreg_baseline_node():
         _run_kedro_node(node_names=["baselines.tfidf_logreg.train_tfidf_logreg_baseline_node"])
@@ -157,6 +161,10 @@ def agnews_pipeline_full_reproduction():
     def baselines__fasttext__predict_baseline_splits_node():
         _run_kedro_node(node_names=["baselines.fasttext.predict_baseline_splits_node"])
 
+    @task(task_id="predict_baseline_splits_node", task_group=_task_group(groups, "baselines.minilm_finetuned"))
+    def baselines__minilm_finetuned__predict_baseline_splits_node():
+        _run_kedro_node(node_names=["baselines.minilm_finetuned.predict_baseline_splits_node"])
+
     @task(task_id="predict_baseline_splits_node", task_group=_task_group(groups, "baselines.tfidf_logreg"))
     def baselines__tfidf_logreg__predict_baseline_splits_node():
         _run_kedro_node(node_names=["baselines.tfidf_logreg.predict_baseline_splits_node"])
@@ -184,6 +192,10 @@ def agnews_pipeline_full_reproduction():
     @task(task_id="evaluate_baseline_node", task_group=_task_group(groups, "baselines.fasttext"))
     def baselines__fasttext__evaluate_baseline_node():
         _run_kedro_node(node_names=["baselines.fasttext.evaluate_baseline_node"])
+
+    @task(task_id="evaluate_baseline_node", task_group=_task_group(groups, "baselines.minilm_finetuned"))
+    def baselines__minilm_finetuned__evaluate_baseline_node():
+        _run_kedro_node(node_names=["baselines.minilm_finetuned.evaluate_baseline_node"])
 
     @task(task_id="evaluate_baseline_node", task_group=_task_group(groups, "baselines.tfidf_logreg"))
     def baselines__tfidf_logreg__evaluate_baseline_node():
@@ -794,6 +806,7 @@ def agnews_pipeline_full_reproduction():
         "split_train_validation_node": split_train_validation_node(),
         "baselines.char_tfidf_logreg.train_char_tfidf_logreg_baseline_node": baselines__char_tfidf_logreg__train_char_tfidf_logreg_baseline_node(),
         "baselines.fasttext.train_fasttext_baseline_node": baselines__fasttext__train_fasttext_baseline_node(),
+        "baselines.minilm_finetuned.train_minilm_finetuned_baseline_node": baselines__minilm_finetuned__train_minilm_finetuned_baseline_node(),
         "baselines.tfidf_logreg.train_tfidf_logreg_baseline_node": baselines__tfidf_logreg__train_tfidf_logreg_baseline_node(),
         "baselines.tfidf_naive_bayes.train_tfidf_naive_bayes_baseline_node": baselines__tfidf_naive_bayes__train_tfidf_naive_bayes_baseline_node(),
         "text_features.basic_english.tokenize_test_node": text_features__basic_english__tokenize_test_node(),
@@ -807,6 +820,7 @@ def agnews_pipeline_full_reproduction():
         "text_features.word_regex.tokenize_validation_node": text_features__word_regex__tokenize_validation_node(),
         "baselines.char_tfidf_logreg.predict_baseline_splits_node": baselines__char_tfidf_logreg__predict_baseline_splits_node(),
         "baselines.fasttext.predict_baseline_splits_node": baselines__fasttext__predict_baseline_splits_node(),
+        "baselines.minilm_finetuned.predict_baseline_splits_node": baselines__minilm_finetuned__predict_baseline_splits_node(),
         "baselines.tfidf_logreg.predict_baseline_splits_node": baselines__tfidf_logreg__predict_baseline_splits_node(),
         "baselines.tfidf_naive_bayes.predict_baseline_splits_node": baselines__tfidf_naive_bayes__predict_baseline_splits_node(),
         "text_features.basic_english.fit_vocabulary_node": text_features__basic_english__fit_vocabulary_node(),
@@ -814,6 +828,7 @@ def agnews_pipeline_full_reproduction():
         "text_features.word_regex.fit_vocabulary_node": text_features__word_regex__fit_vocabulary_node(),
         "baselines.char_tfidf_logreg.evaluate_baseline_node": baselines__char_tfidf_logreg__evaluate_baseline_node(),
         "baselines.fasttext.evaluate_baseline_node": baselines__fasttext__evaluate_baseline_node(),
+        "baselines.minilm_finetuned.evaluate_baseline_node": baselines__minilm_finetuned__evaluate_baseline_node(),
         "baselines.tfidf_logreg.evaluate_baseline_node": baselines__tfidf_logreg__evaluate_baseline_node(),
         "baselines.tfidf_naive_bayes.evaluate_baseline_node": baselines__tfidf_naive_bayes__evaluate_baseline_node(),
         "glove.basic_english_6b_50d.build_embedding_matrix_node": glove__basic_english_6b_50d__build_embedding_matrix_node(),
@@ -968,6 +983,7 @@ def agnews_pipeline_full_reproduction():
     }
     tasks["split_train_validation_node"] >> tasks["baselines.char_tfidf_logreg.train_char_tfidf_logreg_baseline_node"]
     tasks["split_train_validation_node"] >> tasks["baselines.fasttext.train_fasttext_baseline_node"]
+    tasks["split_train_validation_node"] >> tasks["baselines.minilm_finetuned.train_minilm_finetuned_baseline_node"]
     tasks["split_train_validation_node"] >> tasks["baselines.tfidf_logreg.train_tfidf_logreg_baseline_node"]
     tasks["split_train_validation_node"] >> tasks["baselines.tfidf_naive_bayes.train_tfidf_naive_bayes_baseline_node"]
     tasks["prepare_test_split_node"] >> tasks["text_features.basic_english.tokenize_test_node"]
@@ -985,6 +1001,9 @@ def agnews_pipeline_full_reproduction():
     tasks["baselines.fasttext.train_fasttext_baseline_node"] >> tasks["baselines.fasttext.predict_baseline_splits_node"]
     tasks["prepare_test_split_node"] >> tasks["baselines.fasttext.predict_baseline_splits_node"]
     tasks["split_train_validation_node"] >> tasks["baselines.fasttext.predict_baseline_splits_node"]
+    tasks["baselines.minilm_finetuned.train_minilm_finetuned_baseline_node"] >> tasks["baselines.minilm_finetuned.predict_baseline_splits_node"]
+    tasks["prepare_test_split_node"] >> tasks["baselines.minilm_finetuned.predict_baseline_splits_node"]
+    tasks["split_train_validation_node"] >> tasks["baselines.minilm_finetuned.predict_baseline_splits_node"]
     tasks["baselines.tfidf_logreg.train_tfidf_logreg_baseline_node"] >> tasks["baselines.tfidf_logreg.predict_baseline_splits_node"]
     tasks["prepare_test_split_node"] >> tasks["baselines.tfidf_logreg.predict_baseline_splits_node"]
     tasks["split_train_validation_node"] >> tasks["baselines.tfidf_logreg.predict_baseline_splits_node"]
@@ -1004,6 +1023,8 @@ def agnews_pipeline_full_reproduction():
     tasks["baselines.char_tfidf_logreg.train_char_tfidf_logreg_baseline_node"] >> tasks["baselines.char_tfidf_logreg.evaluate_baseline_node"]
     tasks["baselines.fasttext.predict_baseline_splits_node"] >> tasks["baselines.fasttext.evaluate_baseline_node"]
     tasks["baselines.fasttext.train_fasttext_baseline_node"] >> tasks["baselines.fasttext.evaluate_baseline_node"]
+    tasks["baselines.minilm_finetuned.predict_baseline_splits_node"] >> tasks["baselines.minilm_finetuned.evaluate_baseline_node"]
+    tasks["baselines.minilm_finetuned.train_minilm_finetuned_baseline_node"] >> tasks["baselines.minilm_finetuned.evaluate_baseline_node"]
     tasks["baselines.tfidf_logreg.predict_baseline_splits_node"] >> tasks["baselines.tfidf_logreg.evaluate_baseline_node"]
     tasks["baselines.tfidf_logreg.train_tfidf_logreg_baseline_node"] >> tasks["baselines.tfidf_logreg.evaluate_baseline_node"]
     tasks["baselines.tfidf_naive_bayes.predict_baseline_splits_node"] >> tasks["baselines.tfidf_naive_bayes.evaluate_baseline_node"]
@@ -1294,6 +1315,7 @@ def agnews_pipeline_full_reproduction():
     tasks["text_features.keras.fit_vocabulary_node"] >> tasks["conv1d_flax.conv1d_single.evaluate_predictions_node"]
     tasks["baselines.char_tfidf_logreg.predict_baseline_splits_node"] >> tasks["fit_ensemble_node"]
     tasks["baselines.fasttext.predict_baseline_splits_node"] >> tasks["fit_ensemble_node"]
+    tasks["baselines.minilm_finetuned.predict_baseline_splits_node"] >> tasks["fit_ensemble_node"]
     tasks["baselines.tfidf_logreg.predict_baseline_splits_node"] >> tasks["fit_ensemble_node"]
     tasks["baselines.tfidf_naive_bayes.predict_baseline_splits_node"] >> tasks["fit_ensemble_node"]
     tasks["conv1d_flax.conv1d_double.predict_validation_split_node"] >> tasks["fit_ensemble_node"]
@@ -1390,6 +1412,7 @@ def agnews_pipeline_full_reproduction():
     tasks["text_features.basic_english.fit_vocabulary_node"] >> tasks["rnn_torch.rnn_stacked.evaluate_predictions_node"]
     tasks["baselines.char_tfidf_logreg.predict_baseline_splits_node"] >> tasks["apply_ensemble_node"]
     tasks["baselines.fasttext.predict_baseline_splits_node"] >> tasks["apply_ensemble_node"]
+    tasks["baselines.minilm_finetuned.predict_baseline_splits_node"] >> tasks["apply_ensemble_node"]
     tasks["baselines.tfidf_logreg.predict_baseline_splits_node"] >> tasks["apply_ensemble_node"]
     tasks["baselines.tfidf_naive_bayes.predict_baseline_splits_node"] >> tasks["apply_ensemble_node"]
     tasks["conv1d_flax.conv1d_double.predict_test_split_node"] >> tasks["apply_ensemble_node"]
@@ -1417,6 +1440,7 @@ def agnews_pipeline_full_reproduction():
     tasks["conv1d_flax.conv1d_single.evaluate_predictions_node"] >> tasks["conv1d_flax.conv1d_single.plot_confusion_matrix_node"]
     tasks["baselines.char_tfidf_logreg.evaluate_baseline_node"] >> tasks["describe_ensemble_members_node"]
     tasks["baselines.fasttext.evaluate_baseline_node"] >> tasks["describe_ensemble_members_node"]
+    tasks["baselines.minilm_finetuned.evaluate_baseline_node"] >> tasks["describe_ensemble_members_node"]
     tasks["baselines.tfidf_logreg.evaluate_baseline_node"] >> tasks["describe_ensemble_members_node"]
     tasks["baselines.tfidf_naive_bayes.evaluate_baseline_node"] >> tasks["describe_ensemble_members_node"]
     tasks["conv1d_flax.conv1d_double.evaluate_predictions_node"] >> tasks["describe_ensemble_members_node"]
@@ -1462,6 +1486,7 @@ def agnews_pipeline_full_reproduction():
     tasks["describe_ensemble_members_node"] >> tasks["evaluate_ensemble_node"]
     tasks["baselines.char_tfidf_logreg.evaluate_baseline_node"] >> tasks["build_results_table_node"]
     tasks["baselines.fasttext.evaluate_baseline_node"] >> tasks["build_results_table_node"]
+    tasks["baselines.minilm_finetuned.evaluate_baseline_node"] >> tasks["build_results_table_node"]
     tasks["baselines.tfidf_logreg.evaluate_baseline_node"] >> tasks["build_results_table_node"]
     tasks["baselines.tfidf_naive_bayes.evaluate_baseline_node"] >> tasks["build_results_table_node"]
     tasks["conv1d_flax.conv1d_double.evaluate_predictions_node"] >> tasks["build_results_table_node"]
@@ -1487,6 +1512,7 @@ def agnews_pipeline_full_reproduction():
     tasks["rnn_torch.rnn_stacked.evaluate_predictions_node"] >> tasks["build_results_table_node"]
     tasks["baselines.char_tfidf_logreg.evaluate_baseline_node"] >> tasks["plot_confusion_grid_node"]
     tasks["baselines.fasttext.evaluate_baseline_node"] >> tasks["plot_confusion_grid_node"]
+    tasks["baselines.minilm_finetuned.evaluate_baseline_node"] >> tasks["plot_confusion_grid_node"]
     tasks["baselines.tfidf_logreg.evaluate_baseline_node"] >> tasks["plot_confusion_grid_node"]
     tasks["baselines.tfidf_naive_bayes.evaluate_baseline_node"] >> tasks["plot_confusion_grid_node"]
     tasks["conv1d_flax.conv1d_double.evaluate_predictions_node"] >> tasks["plot_confusion_grid_node"]

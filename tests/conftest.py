@@ -16,13 +16,15 @@ install_atomic_file_writes()
 # smaller LIME sample. The numbers are not the point; the artifacts are.
 QUICK_EPOCHS = 2
 QUICK_LIME_SAMPLES = 100
+# The fine-tuned transformer baseline: a few steps, not an epoch of minutes.
+QUICK_BASELINES = "baselines.minilm_finetuned.options.max_steps=4"
 
 
 def quick_params() -> str:
     """The ``--params`` value that makes every approach train briefly."""
     from agnews_pipeline.approaches import every_approach  # noqa: PLC0415
 
-    return ",".join(
+    approaches = ",".join(
         f"{approach.namespace}.{key}"
         for approach in every_approach()
         for key in (
@@ -30,12 +32,19 @@ def quick_params() -> str:
             f"explanation.num_samples={QUICK_LIME_SAMPLES}",
         )
     )
+    return f"{approaches},{QUICK_BASELINES}"
 
 
 @pytest.fixture(scope="session", name="quick_params")
 def quick_params_fixture() -> str:
     """``quick_params()``, for tests that re-run with the same parameters."""
     return quick_params()
+
+
+@pytest.fixture(scope="session", name="quick_baselines")
+def quick_baselines_fixture() -> str:
+    """The ``--params`` value for a run of the baselines alone (``--pipelines=reporting``)."""
+    return QUICK_BASELINES
 
 
 @pytest.fixture(scope="session")

@@ -153,7 +153,7 @@ def _nodes(project: Path, *namespaces: str) -> set[str]:
 
 
 @pytest.mark.slow
-def test_reuse_follows_parameters_and_a_new_approach_is_one_yaml_block(tmp_path):
+def test_reuse_follows_parameters_and_a_new_approach_is_one_yaml_block(tmp_path, quick_baselines):
     project = copy_project(tmp_path / "project")
     data = project / "data"
     haiku = ["flatten", "mean", "sum"]
@@ -212,7 +212,7 @@ def test_reuse_follows_parameters_and_a_new_approach_is_one_yaml_block(tmp_path)
     assert metrics["max_tokens"] == 30
     model = np.load(latest(data / "06_models/glove_haiku/mean_30/model.npz"))
     assert any(model[name].shape == (50, 64) for name in model.files)  # its own block
-    result = run_kedro(project, "run", "--pipelines=reporting")
+    result = run_kedro(project, "run", "--pipelines=reporting", "--params", quick_baselines)
     assert result.returncode == 0, (result.stdout + result.stderr)[-6000:]
     table = pd.read_csv(latest(data / "08_reporting/results.csv"))
     row = table[(table["family"] == "glove_haiku") & (table["approach"] == "mean_30")]

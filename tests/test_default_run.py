@@ -34,7 +34,7 @@ def _versions(project, relative: str) -> list[str]:
 def test_the_run_ends_with_every_approach_in_the_results_table(default_run):
     reporting = default_run / "data" / "08_reporting"
     table = pd.read_csv(latest(reporting / "results.csv"))
-    assert len(table) == APPROACH_COUNT == 25  # 20 approaches, 4 baselines, the ensemble
+    assert len(table) == APPROACH_COUNT == 26  # 20 approaches, 5 baselines, the ensemble
     assert set(table["status"]) == {"trained"}, table[["approach", "status", "note"]]
     assert list(zip(table["family"], table["approach"], strict=True)) == [
         (family, approach)
@@ -53,7 +53,7 @@ def test_the_run_ends_with_every_approach_in_the_results_table(default_run):
     for name in ("results_accuracy.png", "results_confusion_matrices.png"):
         assert latest(reporting / name).read_bytes().startswith(PNG_MAGIC)
     markdown = latest(reporting / "results.md").read_text()
-    assert "25 of 25 approaches have results" in markdown
+    assert "26 of 26 approaches have results" in markdown
     ensemble = table[table["family"] == "ensemble"].iloc[0]
     assert ensemble["test_accuracy_low"] < ensemble["test_accuracy"] < ensemble[
         "test_accuracy_high"

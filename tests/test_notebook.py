@@ -111,7 +111,7 @@ def test_the_table_shows_every_row_of_the_runs_results_table(executed):
     tables = [text for text in _data(outputs, "text/html") if "test %" in text]
     assert len(tables) == 1
     rows = _html_rows(tables[0])
-    assert len(rows) == len(expected) == 25
+    assert len(rows) == len(expected) == 26
     # family, approach, status, framework, ..., test %, reference %, difference
     assert [row[:4] for row in rows] == expected[
         ["family", "approach", "status", "framework"]

@@ -18,11 +18,7 @@ from __future__ import annotations
 import os
 from types import ModuleType
 
-
-def _available_cpus() -> int:
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
+from agnews_pipeline.training import available_cpus
 
 
 def import_mxnet() -> ModuleType:
@@ -30,7 +26,7 @@ def import_mxnet() -> ModuleType:
     import numpy as np  # noqa: PLC0415
 
     chosen = os.environ.get("OMP_NUM_THREADS")
-    os.environ["OMP_NUM_THREADS"] = chosen or str(_available_cpus())
+    os.environ["OMP_NUM_THREADS"] = chosen or str(available_cpus())
     try:
         if "bool" not in vars(np):  # hasattr() would trip a NumPy FutureWarning
             np.bool = bool  # type: ignore[attr-defined]

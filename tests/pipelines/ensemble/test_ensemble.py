@@ -142,8 +142,8 @@ def test_no_test_data_reaches_the_fitting_node():
     ensemble = pipelines["ensemble"]
     readers = {node.name for node in ensemble.nodes if any("test_predictions" in i for i in node.inputs)}
     assert readers <= {"apply_ensemble_node", "evaluate_ensemble_node"}
-    # Every approach and the four baselines are candidates.
-    assert len(fit.inputs) == 1 + 20 + 4
+    # Every approach and the five baselines are candidates.
+    assert len(fit.inputs) == 1 + 20 + 5
 
 
 def test_ensemble_runs_before_the_results_table():

@@ -239,7 +239,7 @@ def test_pipeline_reads_every_approach_metrics_and_the_hook_records():
         for family, approaches in table_rows().items()
         for approach in approaches
     }
-    assert len(expected) == 25
+    assert len(expected) == 26
     assert expected | {"params:reporting.frameworks", "parameters", "node_resources"} == set(
         build.inputs
     )
@@ -252,4 +252,5 @@ def test_pipeline_reads_every_approach_metrics_and_the_hook_records():
         "baselines.fasttext.metrics",
         "baselines.char_tfidf_logreg.metrics",
         "baselines.tfidf_naive_bayes.metrics",
+        "baselines.minilm_finetuned.metrics",
     }

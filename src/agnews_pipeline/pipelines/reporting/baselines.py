@@ -1,5 +1,6 @@
 """Strong simple baselines on the same splits: TF-IDF + logistic regression (word and
-character n-grams), TF-IDF + multinomial naive Bayes, fastText.
+character n-grams), TF-IDF + multinomial naive Bayes, fastText; the fine-tuned
+transformer baseline lives in :mod:`.transformer_baseline`.
 
 Each baseline is three nodes: train (the model is saved, versioned, so that
 ``batch_predict`` and the ensemble can serve it), predict the validation and test

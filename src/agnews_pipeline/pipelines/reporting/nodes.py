@@ -63,6 +63,8 @@ def _embedding_label(embedding: dict[str, Any]) -> str:
         return label
     if "features" in embedding:
         return f"{embedding['features']} sparse features"
+    if embedding.get("pretrained"):
+        return f"fine-tuned {embedding['pretrained']}"
     return "trainable"
 
 

@@ -1,4 +1,4 @@
-"""The results table over every approach, its charts, and four simple baselines.
+"""The results table over every approach, its charts, and five baselines.
 
 The results nodes take every approach's ``metrics`` as an input, so in ``kedro run``
 they run after all training. Run alone (``kedro run --pipelines=reporting``) they
@@ -34,12 +34,14 @@ from .nodes import (
     plot_confusion_grid,
     render_results_markdown,
 )
+from .transformer_baseline import train_transformer_baseline
 
 _BASELINE_NODES = {
     "tfidf_logreg": train_tfidf_baseline,
     "fasttext": train_fasttext_baseline,
     "char_tfidf_logreg": train_tfidf_baseline,
     "tfidf_naive_bayes": train_naive_bayes_baseline,
+    "minilm_finetuned": train_transformer_baseline,
 }
 
 
