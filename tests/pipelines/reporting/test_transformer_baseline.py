@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from agnews_pipeline.datasets import PickleModelDataset
 from agnews_pipeline.pipelines.reporting import transformer_baseline
@@ -19,8 +20,6 @@ from agnews_pipeline.pipelines.reporting.transformer_baseline import (
     transformer_available,
     warmup_linear_decay,
 )
-
-torch = pytest.importorskip("torch")
 
 TOPICS = ("election", "football", "stocks", "software")
 TRAIN = pd.DataFrame(
